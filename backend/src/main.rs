@@ -1,0 +1,78 @@
+//! The `backend` binary: `serve` runs the service; `migrate` applies pending migrations.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::Context;
+use backend::api::Auth;
+use backend::config::DatabaseTarget;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "backend", version, about = "personalfinance backend")]
+struct Cli {
+    /// Database: a postgres:// URL, sqlite://path or a file path [default: data/personalfinance.db]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the HTTP API until SIGTERM.
+    Serve {
+        #[arg(long, env = "PORT", default_value_t = 8000)]
+        port: u16,
+        #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+        host: IpAddr,
+        /// Allow running without API_TOKEN (authentication disabled). Local use only.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let target = DatabaseTarget::resolve(cli.database_url.as_deref())?;
+    match cli.command {
+        Command::Serve { port, host, dev } => {
+            let auth = Auth::from_token(std::env::var("API_TOKEN").ok(), dev)?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(backend::server::run(
+                target,
+                auth,
+                SocketAddr::new(host, port),
+                backend::server::shutdown_signal(),
+            ))?;
+        }
+        Command::Migrate => {
+            let (_, applied) = backend::server::prepare(&target)?;
+            println!(
+                "{}: {} migration(s) applied",
+                target.display(),
+                applied.len()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The generic resource layer: every table is a [`Resource`], declared once with
+//! [`resource!`], and served by the same handlers, OpenAPI generator and health counts.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::QueryResult;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::db::DbConnection;
+use crate::decimal::Decimal;
+
+/// Page size when the client names none, and the most one request may ask for.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// Which rows a list request wants: a date window on the table's time column, and a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListFilter {
+    /// First day included.
+    pub from: Option<NaiveDate>,
+    /// Last day included.
+    pub to: Option<NaiveDate>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for ListFilter {
+    fn default() -> Self {
+        Self {
+            from: None,
+            to: None,
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// A table served over the API. Implemented by [`resource!`]; see `models`.
+pub trait Resource: Serialize + Send + Sized + 'static {
+    /// What clients send to create or replace a row: every column but the server-set ones.
+    type Input: DeserializeOwned + Serialize + Send + 'static;
+    const TABLE: &'static str;
+    /// The column that `from`/`to` filter on.
+    const TIME_COLUMN: &'static str;
+
+    fn fields() -> Vec<FieldSpec>;
+    /// Rules the column types cannot express; the message says what to send instead.
+    fn validate(input: &Self::Input) -> Result<(), String>;
+    fn list(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<Self>>;
+    fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64>;
+    fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Self>;
+    fn create(conn: &mut DbConnection, input: &Self::Input) -> QueryResult<Self>;
+    fn update(conn: &mut DbConnection, id: i64, input: &Self::Input) -> QueryResult<Self>;
+    /// Number of rows deleted (0 or 1).
+    fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize>;
+}
+
+/// Walks every resource; how the router, the OpenAPI document and `/health/data` see them all.
+pub trait ResourceVisitor {
+    fn visit<R: Resource>(&mut self);
+}
+
+/// One column as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Integer,
+    Decimal,
+    Text,
+    Date,
+    DateTime,
+    Bool,
+}
+
+impl FieldSpec {
+    pub fn of<T: ApiField>(name: &'static str) -> Self {
+        Self {
+            name,
+            kind: T::KIND,
+            nullable: T::NULLABLE,
+        }
+    }
+}
+
+/// The API shape of a Rust column type.
+pub trait ApiField {
+    const KIND: FieldKind;
+    const NULLABLE: bool = false;
+}
+
+macro_rules! api_field {
+    ($($ty:ty => $kind:ident),* $(,)?) => {
+        $(impl ApiField for $ty { const KIND: FieldKind = FieldKind::$kind; })*
+    };
+}
+api_field!(
+    i32 => Integer,
+    i64 => Integer,
+    Decimal => Decimal,
+    String => Text,
+    NaiveDate => Date,
+    NaiveDateTime => DateTime,
+    bool => Bool,
+);
+
+impl<T: ApiField> ApiField for Option<T> {
+    const KIND: FieldKind = T::KIND;
+    const NULLABLE: bool = true;
+}
+
+/// Turns a filter day into a bound of the time column's type.
+pub trait TimeBound {
+    fn start_of(day: NaiveDate) -> Self;
+}
+
+impl TimeBound for NaiveDate {
+    fn start_of(day: NaiveDate) -> Self {
+        day
+    }
+}
+
+impl TimeBound for NaiveDateTime {
+    fn start_of(day: NaiveDate) -> Self {
+        day.and_time(chrono::NaiveTime::MIN)
+    }
+}
+
+/// Declares a table's row and input types and implements [`Resource`] for it.
+///
+/// `id`, `created_at` and `updated_at` are added by the macro and set by the server.
+macro_rules! resource {
+    (
+        $(#[$meta:meta])*
+        $Row:ident, $Input:ident => $table:ident,
+        time: $time:ident: $TimeTy:ty,
+        $(validate: $validate:path,)?
+        fields { $($field:ident: $ty:ty),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
+        #[diesel(table_name = crate::schema::$table)]
+        pub struct $Row {
+            pub id: i64,
+            $(pub $field: $ty,)+
+            pub created_at: chrono::NaiveDateTime,
+            pub updated_at: chrono::NaiveDateTime,
+        }
+
+        #[doc = concat!("A `", stringify!($table), "` row as clients send it.")]
+        #[derive(Debug, Clone, PartialEq, diesel::Insertable, diesel::AsChangeset, serde::Deserialize, serde::Serialize)]
+        #[diesel(table_name = crate::schema::$table, treat_none_as_null = true)]
+        #[serde(deny_unknown_fields)]
+        pub struct $Input {
+            $(pub $field: $ty,)+
+        }
+
+        impl crate::resource::Resource for $Row {
+            type Input = $Input;
+            const TABLE: &'static str = stringify!($table);
+            const TIME_COLUMN: &'static str = stringify!($time);
+
+            fn fields() -> Vec<crate::resource::FieldSpec> {
+                vec![$(crate::resource::FieldSpec::of::<$ty>(stringify!($field))),+]
+            }
+
+            fn validate(input: &$Input) -> Result<(), String> {
+                let rules: &[fn(&$Input) -> Result<(), String>] = &[$($validate)?];
+                rules.iter().try_for_each(|rule| rule(input))
+            }
+
+            fn list(
+                conn: &mut crate::db::DbConnection,
+                filter: &crate::resource::ListFilter,
+            ) -> diesel::QueryResult<Vec<Self>> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                let mut query = t::$table.select(Self::as_select()).into_boxed();
+                if let Some(from) = filter.from {
+                    query = query.filter(t::$time.ge(<$TimeTy as crate::resource::TimeBound>::start_of(from)));
+                }
+                if let Some(after) = filter.to.and_then(|d| d.succ_opt()) {
+                    query = query.filter(t::$time.lt(<$TimeTy as crate::resource::TimeBound>::start_of(after)));
+                }
+                query.order(t::id.asc()).limit(filter.limit).offset(filter.offset).load(conn)
+            }
+
+            fn count(
+                conn: &mut crate::db::DbConnection,
+                filter: &crate::resource::ListFilter,
+            ) -> diesel::QueryResult<i64> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                let mut query = t::$table.select(diesel::dsl::count_star()).into_boxed();
+                if let Some(from) = filter.from {
+                    query = query.filter(t::$time.ge(<$TimeTy as crate::resource::TimeBound>::start_of(from)));
+                }
+                if let Some(after) = filter.to.and_then(|d| d.succ_opt()) {
+                    query = query.filter(t::$time.lt(<$TimeTy as crate::resource::TimeBound>::start_of(after)));
+                }
+                query.first(conn)
+            }
+
+            fn get(conn: &mut crate::db::DbConnection, id: i64) -> diesel::QueryResult<Self> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                t::$table.find(id).select(Self::as_select()).first(conn)
+            }
+
+            // RETURNING the whole row is not available through diesel's MultiBackend, so the
+            // write returns the id and the row is read back in the same transaction.
+            fn create(conn: &mut crate::db::DbConnection, input: &$Input) -> diesel::QueryResult<Self> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                conn.transaction(|conn| {
+                    let id: i64 = diesel::insert_into(t::$table)
+                        .values(input)
+                        .returning(t::id)
+                        .get_result(conn)?;
+                    Self::get(conn, id)
+                })
+            }
+
+            fn update(
+                conn: &mut crate::db::DbConnection,
+                id: i64,
+                input: &$Input,
+            ) -> diesel::QueryResult<Self> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                let now = chrono::Utc::now().naive_utc();
+                conn.transaction(|conn| {
+                    let id: i64 = diesel::update(t::$table.find(id))
+                        .set((input, t::updated_at.eq(now)))
+                        .returning(t::id)
+                        .get_result(conn)?;
+                    Self::get(conn, id)
+                })
+            }
+
+            fn delete(conn: &mut crate::db::DbConnection, id: i64) -> diesel::QueryResult<usize> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                diesel::delete(t::$table.find(id)).execute(conn)
+            }
+        }
+    };
+}
+pub(crate) use resource;

@@ -1,0 +1,191 @@
+//! The `backend` binary as a platform runs it: refuses to start without a token, serves on
+//! $PORT, and drains and exits cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestDb, TOKEN};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub log: mpsc::Receiver<String>,
+}
+
+/// Starts `backend serve` on an ephemeral port and waits (polling, with a deadline) until it
+/// says where it listens.
+pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", database_url(db))
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("API_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn backend");
+    let (tx, log) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    loop {
+        let line = log
+            .recv_timeout(DEADLINE.saturating_sub(started.elapsed()))
+            .unwrap_or_else(|_| panic!("backend did not report listening within {DEADLINE:?}"));
+        if let Some(addr) = line.split("local=").nth(1) {
+            let addr = addr.split_whitespace().next().expect("address").to_owned();
+            return Server { child, addr, log };
+        }
+    }
+}
+
+pub fn database_url(db: &TestDb) -> String {
+    match &db.target {
+        backend::config::DatabaseTarget::Postgres { url } => url.clone(),
+        backend::config::DatabaseTarget::Sqlite { path } => path.display().to_string(),
+    }
+}
+
+/// A minimal HTTP/1.1 exchange over loopback: returns status and body.
+pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+/// Waits for exit, polling with a deadline.
+pub fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "backend did not exit within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn refuses_to_start_without_a_token() {
+    let db = TestDb::sqlite();
+    let out = Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(&db))
+        .env_remove("API_TOKEN")
+        .output()
+        .expect("run backend");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("API_TOKEN is not set") && stderr.contains("--dev"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line saying what to do: {stderr}"
+    );
+}
+
+#[test]
+fn serves_and_shuts_down_cleanly_on_sigterm() {
+    for db in TestDb::each("serves_and_shuts_down_cleanly_on_sigterm") {
+        let mut server = start(&db, &[]);
+        let (status, body) = http(&server.addr, "GET", "/health", None);
+        assert_eq!(status, 200, "{body}");
+        let row = r#"{"config_key":"drill","config_value":"1","description":null}"#;
+        assert_eq!(
+            http(&server.addr, "POST", "/api/v1/system_config", Some(row)).0,
+            201
+        );
+        signal(&server.child, "TERM");
+        let status = wait_exit(&mut server.child);
+        assert!(
+            status.success(),
+            "{}: exit {status:?} after SIGTERM",
+            db.name()
+        );
+        let log: Vec<String> = server.log.try_iter().collect();
+        assert!(
+            log.iter().any(|l| l.contains("shut down cleanly")),
+            "{log:?}"
+        );
+        let mut conn = db.connect();
+        assert_eq!(
+            backend::api::count_all(&mut conn).unwrap()["system_config"],
+            4
+        );
+    }
+}
+
+#[test]
+fn dev_mode_without_a_token_says_so_loudly() {
+    let db = TestDb::sqlite();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
+    let mut child = cmd
+        .args(["serve", "--dev"])
+        .env("DATABASE_URL", database_url(&db))
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env_remove("API_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    let started = Instant::now();
+    while !seen.contains("AUTHENTICATION IS DISABLED") {
+        assert!(started.elapsed() < DEADLINE, "no warning: {seen}");
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    signal(&child, "TERM");
+    wait_exit(&mut child);
+    assert!(seen.contains("AUTHENTICATION IS DISABLED"), "{seen}");
+}

@@ -1,0 +1,11 @@
+//! The backend's integration tests: real SQLite files and, with TEST_DATABASE_URL, a real
+//! PostgreSQL server (a fresh database per test). REQUIRE_POSTGRES=1 turns a missing server
+//! into a failure instead of a skip.
+
+mod api_crud;
+mod api_errors;
+mod binary;
+mod health;
+mod migrations;
+mod samples;
+mod support;
