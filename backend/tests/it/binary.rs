@@ -17,8 +17,17 @@ pub struct Server {
     pub log: mpsc::Receiver<String>,
 }
 
+impl Drop for Server {
+    // A failed assertion must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `backend serve` on an ephemeral port and waits (polling, with a deadline) until it
 /// says where it listens.
+#[allow(clippy::zombie_processes)] // the returned Server's Drop reaps the child
 pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
     cmd.arg("serve")
