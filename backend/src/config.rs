@@ -1,5 +1,6 @@
 //! Where the database lives: `DATABASE_URL` (a postgres URL, a `sqlite://` URL or a plain
-//! file path), falling back to the embedded SQLite file `./data/personalfinance.db`.
+//! file path), else `DATABASE_PATH` (an explicit SQLite file), falling back to the embedded
+//! SQLite file `./data/personalfinance.db`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,25 @@ pub enum ConfigError {
     UnsupportedScheme(String),
     #[error("DATABASE_URL `{0}` names no SQLite file: give a path such as sqlite://data/personalfinance.db")]
     EmptySqlitePath(String),
+    #[error("DATABASE_PATH `{0}` is not a file path: DATABASE_PATH names the SQLite file (e.g. /app/data/personalfinance.db); put a PostgreSQL URL in DATABASE_URL instead")]
+    DatabasePathNotAFile(String),
+}
+
+/// Which database engine; also names the migration tree (`migrations/<tree_name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn tree_name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -54,14 +74,42 @@ impl DatabaseTarget {
         Ok(Self::Sqlite { path: raw.into() })
     }
 
-    /// `explicit` (a `--database-url` flag), else `DATABASE_URL`, else the SQLite default.
+    /// `explicit` (a `--database-url` flag), else `DATABASE_URL`, else `DATABASE_PATH` (a
+    /// SQLite file), else the SQLite default.
     pub fn resolve(explicit: Option<&str>) -> Result<Self, ConfigError> {
-        match explicit {
-            Some(url) => Self::parse(url),
-            None => match std::env::var("DATABASE_URL") {
-                Ok(url) if !url.trim().is_empty() => Self::parse(&url),
-                _ => Ok(Self::default_sqlite()),
-            },
+        Self::resolve_with(explicit, |name| std::env::var(name).ok())
+    }
+
+    /// [`Self::resolve`] reading variables through `env` (tests pass a map).
+    pub fn resolve_with(
+        explicit: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(url) = explicit.filter(|u| !u.trim().is_empty()) {
+            return Self::parse(url);
+        }
+        if let Some(url) = set("DATABASE_URL") {
+            return Self::parse(&url);
+        }
+        if let Some(path) = set("DATABASE_PATH") {
+            return Self::parse_sqlite_path(&path);
+        }
+        Ok(Self::default_sqlite())
+    }
+
+    /// A `DATABASE_PATH` value: a SQLite file path (a `sqlite:` prefix is tolerated).
+    pub fn parse_sqlite_path(raw: &str) -> Result<Self, ConfigError> {
+        match Self::parse(raw) {
+            Ok(target @ Self::Sqlite { .. }) => Ok(target),
+            Ok(Self::Postgres { .. }) | Err(ConfigError::UnsupportedScheme(_)) => {
+                let shown = match raw.trim().split_once("://") {
+                    Some((scheme, _)) => format!("{scheme}://..."),
+                    None => raw.trim().to_owned(),
+                };
+                Err(ConfigError::DatabasePathNotAFile(shown))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -77,11 +125,15 @@ impl DatabaseTarget {
         }
     }
 
-    pub fn backend_name(&self) -> &'static str {
+    pub fn backend(&self) -> Backend {
         match self {
-            Self::Postgres { .. } => "postgres",
-            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => Backend::Postgres,
+            Self::Sqlite { .. } => Backend::Sqlite,
         }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend().tree_name()
     }
 
     /// A form safe to print: passwords and secret query parameters are masked.
@@ -133,6 +185,23 @@ pub fn redact_url(raw: &str) -> String {
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
     url.to_string()
+}
+
+/// Masks every URL with a password (or secret query parameter) inside free text.
+pub fn redact_urls_in(text: &str) -> String {
+    text.split_inclusive(|c: char| c.is_whitespace() || c == '`' || c == '\'' || c == '"')
+        .map(|piece| {
+            let trimmed = piece
+                .trim_end_matches(|c: char| c.is_whitespace() || c == '`' || c == '\'' || c == '"');
+            if trimmed.contains("://") && trimmed.contains('@') || trimmed.contains("token=") {
+                let start = trimmed.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(0);
+                let (lead, url) = trimmed.split_at(start);
+                format!("{lead}{}{}", redact_url(url), &piece[trimmed.len()..])
+            } else {
+                piece.to_owned()
+            }
+        })
+        .collect()
 }
 
 /// Removes the target's password from a message a driver produced (drivers may echo it).
@@ -194,6 +263,50 @@ mod tests {
     }
 
     #[test]
+    fn resolve_precedence_is_flag_url_path_default() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let both = env(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("DATABASE_PATH", "/vol/pf.db"),
+        ]);
+        assert_eq!(
+            DatabaseTarget::resolve_with(Some("flag.db"), both).unwrap(),
+            DatabaseTarget::sqlite("flag.db")
+        );
+        assert_eq!(
+            DatabaseTarget::resolve_with(None, both)
+                .unwrap()
+                .backend_name(),
+            "postgres"
+        );
+        assert_eq!(
+            DatabaseTarget::resolve_with(None, env(&[("DATABASE_PATH", "/vol/pf.db")])).unwrap(),
+            DatabaseTarget::sqlite("/vol/pf.db")
+        );
+        assert_eq!(
+            DatabaseTarget::resolve_with(
+                None,
+                env(&[("DATABASE_URL", " "), ("DATABASE_PATH", "")])
+            )
+            .unwrap(),
+            DatabaseTarget::default_sqlite()
+        );
+        let err = DatabaseTarget::resolve_with(
+            None,
+            env(&[("DATABASE_PATH", "postgres://u:s3cret@h/db")]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::DatabasePathNotAFile(_)));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
     fn secrets_never_show() {
         let shown =
             redact_url("postgres://me:hunter2@db.example:5432/pf?sslmode=require&password=x2");
@@ -205,6 +318,10 @@ mod tests {
         let target = DatabaseTarget::parse("postgresql://a:s3cret@h/db").unwrap();
         assert!(!format!("{target:?}").contains("s3cret"));
         assert_eq!(redact_url("not a url with s3cret"), "<redacted>");
+        assert_eq!(
+            redact_urls_in("cannot open `postgres://a:s3cret@h/db`: refused"),
+            "cannot open `postgres://a:***@h/db`: refused"
+        );
         assert_eq!(
             redact_secrets_in(
                 "auth failed for s3cret at postgresql://a:s3cret@h/db",

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "backend", version, about = "personalfinance backend")]
 struct Cli {
-    /// Database: a postgres:// URL, sqlite://path or a file path [default: data/personalfinance.db]
+    /// Database: a postgres:// URL, sqlite://path or a file path [default: the SQLite file DATABASE_PATH, else data/personalfinance.db]
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     #[command(subcommand)]
@@ -30,7 +30,11 @@ enum Command {
         dev: bool,
     },
     /// Apply pending migrations and exit.
-    Migrate,
+    Migrate {
+        /// Do nothing on SQLite (for a pre-deploy step that runs without the data volume).
+        #[arg(long)]
+        if_postgres: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,7 +69,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 backend::server::shutdown_signal(),
             ))?;
         }
-        Command::Migrate => {
+        Command::Migrate { if_postgres } => {
+            if if_postgres && target.sqlite_path().is_some() {
+                println!("{}: SQLite: skipped; its migrations run when `backend serve` starts, where the volume is mounted", target.display());
+                return Ok(());
+            }
+            backend::guard::check(&target)?;
             let (_, applied) = backend::server::prepare(&target)?;
             println!(
                 "{}: {} migration(s) applied",

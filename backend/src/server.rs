@@ -1,6 +1,10 @@
-//! Startup and serving: open the database, migrate, then serve until SIGTERM/Ctrl-C.
+//! Startup and serving: check the persistence guard, open the database, migrate, then serve
+//! until SIGTERM/Ctrl-C.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use serde::Serialize;
 
 use crate::api::{self, AppState, Auth};
 use crate::config::DatabaseTarget;
@@ -21,6 +25,29 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("startup task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardError),
+}
+
+/// Which process answers: lets a deploy check tell the new deployment from the old one.
+#[derive(Debug, Serialize)]
+pub struct Instance {
+    pub started_at: String,
+    pub pid: u32,
+    pub version: &'static str,
+    /// `RAILWAY_DEPLOYMENT_ID` when Railway runs the process.
+    pub deployment_id: Option<String>,
+}
+
+/// This process's [`Instance`], fixed the first time it is asked for (at startup).
+pub fn instance() -> &'static Instance {
+    static INSTANCE: OnceLock<Instance> = OnceLock::new();
+    INSTANCE.get_or_init(|| Instance {
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION"),
+        deployment_id: crate::storage::process_env("RAILWAY_DEPLOYMENT_ID"),
+    })
 }
 
 /// Opens the database (creating the SQLite file when missing), applies pending migrations and
@@ -39,10 +66,19 @@ pub async fn run(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    instance();
+    // Before anything touches the database: no SQLite on ephemeral storage on Railway, no
+    // empty database created where a marker says data used to be.
+    crate::guard::check(&target)?;
     let prepare_target = target.clone();
-    let (pool, applied) = tokio::task::spawn_blocking(move || prepare(&prepare_target))
-        .await
-        .map_err(|e| ServeError::Task(e.to_string()))??;
+    let (pool, applied) = tokio::task::spawn_blocking(move || {
+        let (pool, applied) = prepare(&prepare_target)?;
+        let mut conn = pool.get().map_err(|e| ServeError::Task(e.to_string()))?;
+        crate::guard::after_open(&prepare_target, &mut conn)?;
+        Ok::<_, ServeError>((pool, applied))
+    })
+    .await
+    .map_err(|e| ServeError::Task(e.to_string()))??;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), versions = ?applied, "applied pending migrations");
     }
@@ -56,10 +92,17 @@ pub async fn run(
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "listening");
-    let app = api::router(AppState::new(pool, target, auth));
+    let app = api::router(AppState::new(pool.clone(), target.clone(), auth));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    // Refresh the data marker so the next start knows whether this database held data.
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Ok(mut conn) = pool.get() {
+            crate::guard::record(&target, &mut conn);
+        }
+    })
+    .await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! Where the database lives and whether that place survives a redeploy.
+//! Where the database lives and whether that place survives a redeploy. The startup guard
+//! (`guard.rs`) and `/health/data` both decide through [`describe_with`], so what the service
+//! refuses and what it reports can never disagree.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -17,9 +19,19 @@ pub struct StorageInfo {
 
 /// Reads the platform's variables from the process environment.
 pub fn describe(target: &DatabaseTarget) -> StorageInfo {
-    describe_with(target, |name| {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    })
+    describe_with(target, process_env)
+}
+
+/// A variable of the process environment, empty counting as unset.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// True when Railway's injected variables say the process runs there.
+pub fn on_railway(env: &impl Fn(&str) -> Option<String>) -> bool {
+    env("RAILWAY_ENVIRONMENT").is_some()
+        || env("RAILWAY_ENVIRONMENT_NAME").is_some()
+        || env("RAILWAY_PROJECT_ID").is_some()
 }
 
 pub fn describe_with(target: &DatabaseTarget, env: impl Fn(&str) -> Option<String>) -> StorageInfo {
@@ -32,10 +44,10 @@ pub fn describe_with(target: &DatabaseTarget, env: impl Fn(&str) -> Option<Strin
             reason: "PostgreSQL server: data lives outside this process's disk".into(),
         };
     };
-    let location = absolute(path);
-    let on_railway = env("RAILWAY_ENVIRONMENT").is_some() || env("RAILWAY_PROJECT_ID").is_some();
-    let (persistent, reason) = match (on_railway, env("RAILWAY_VOLUME_MOUNT_PATH")) {
-        (true, Some(volume)) if location.starts_with(&volume) => (
+    let location = resolve(path);
+    let volume = env("RAILWAY_VOLUME_MOUNT_PATH");
+    let (persistent, reason) = match (on_railway(&env), volume) {
+        (true, Some(volume)) if location.starts_with(resolve(Path::new(&volume))) => (
             true,
             format!("SQLite file on the Railway volume mounted at {volume}"),
         ),
@@ -59,23 +71,56 @@ pub fn describe_with(target: &DatabaseTarget, env: impl Fn(&str) -> Option<Strin
     }
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+/// The path as the kernel will resolve it: absolute, `.` and `..` folded, and symbolic links
+/// of its longest existing ancestor followed. `/vol/../etc/pf.db` is not on a volume at
+/// `/vol`, and neither is a symbolic link inside the volume that points elsewhere.
+pub fn resolve(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut folded = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                folded.pop();
+            }
+            other => folded.push(other),
+        }
+    }
+    // Follow links on the part that exists; the rest is appended as written.
+    let mut existing = folded.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            out.extend(rest.iter().rev());
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return folded,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> + Copy {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
     #[test]
     fn railway_sqlite_must_sit_on_the_volume() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let inside = DatabaseTarget::sqlite("/data/pf.db");
         let outside = DatabaseTarget::sqlite("/app/data/pf.db");
         let railway = env(&[
@@ -89,5 +134,45 @@ mod tests {
         let pg = DatabaseTarget::parse("postgres://u:pw@h/db").unwrap();
         let info = describe_with(&pg, env(&[]));
         assert!(info.persistent && !info.location.contains("pw"));
+    }
+
+    #[test]
+    fn dot_dot_and_prefixes_do_not_fool_the_volume_check() {
+        let railway = env(&[
+            ("RAILWAY_PROJECT_ID", "p"),
+            ("RAILWAY_VOLUME_MOUNT_PATH", "/vol"),
+        ]);
+        for outside in ["/vol/../etc/pf.db", "/volume/pf.db", "/vol2/pf.db"] {
+            let info = describe_with(&DatabaseTarget::sqlite(outside), railway);
+            assert!(!info.persistent, "{outside}: {info:?}");
+        }
+        for inside in ["/vol/pf.db", "/vol/./sub/../pf.db", "/vol/a/b/pf.db"] {
+            let info = describe_with(&DatabaseTarget::sqlite(inside), railway);
+            assert!(info.persistent, "{inside}: {info:?}");
+        }
+    }
+
+    #[test]
+    fn symbolic_links_out_of_the_volume_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let volume = dir.path().join("vol");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&volume).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&elsewhere, volume.join("link")).unwrap();
+        #[cfg(unix)]
+        {
+            let volume_str = volume.display().to_string();
+            let vars = move |k: &str| match k {
+                "RAILWAY_ENVIRONMENT" => Some("production".to_owned()),
+                "RAILWAY_VOLUME_MOUNT_PATH" => Some(volume_str.clone()),
+                _ => None,
+            };
+            let linked = DatabaseTarget::sqlite(volume.join("link").join("pf.db"));
+            assert!(!describe_with(&linked, &vars).persistent);
+            let direct = DatabaseTarget::sqlite(volume.join("new").join("pf.db"));
+            assert!(describe_with(&direct, &vars).persistent);
+        }
     }
 }

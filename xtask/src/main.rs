@@ -1,16 +1,33 @@
 //! `cargo xtask`: the project's playbooks. This file only parses and dispatches; each command
-//! lives in its own module as a struct with `run(&self, sh)`.
+//! lives in its own module as a struct with `run(&self, sh, ctx)`.
 
+mod bench;
 mod ci;
-
-use std::path::{Path, PathBuf};
+mod context;
+mod migrate;
+mod report;
+mod verify_deploy;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
 
+pub use context::{project_root, Ctx};
+
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "personalfinance playbooks")]
+#[command(
+    name = "cargo xtask",
+    about = "personalfinance playbooks: migrations, backups, consolidation, CI"
+)]
 struct Cli {
+    /// Database: postgres:// URL, sqlite://path or file path [default: DATABASE_URL, then data/personalfinance.db]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Print one JSON document on stdout; human output goes to stderr
+    #[arg(long, global = true)]
+    json: bool,
+    /// Folder holding the sqlite/ and postgres/ migration trees [default: <repo>/migrations]
+    #[arg(long, global = true, value_name = "DIR")]
+    migrations_root: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,30 +36,86 @@ struct Cli {
 enum Command {
     /// Run what CI runs: fmt check, clippy -D warnings, the whole test suite.
     Ci(ci::Ci),
+    /// Applied, pending, out-of-order, unknown and edited migrations, drift, the lock holder
+    Status(migrate::status::StatusCmd),
+    /// Every migration of the tree and whether it is applied
+    History(migrate::history::HistoryCmd),
+    /// One migration: version, checksum, up.sql, down.sql
+    Show(migrate::history::ShowCmd),
+    /// A new migration in both trees (optionally generated from schema.rs)
+    Create(migrate::create::CreateCmd),
+    /// Apply pending migrations (alias: upgrade)
+    #[command(alias = "upgrade")]
+    Apply(migrate::apply::ApplyCmd),
+    /// Revert applied migrations
+    Downgrade(migrate::apply::DowngradeCmd),
+    /// Print the SQL that apply or downgrade would run, touching nothing
+    Sql(migrate::sql::SqlCmd),
+    /// Record migrations as applied without running them
+    Stamp(migrate::stamp::StampCmd),
+    /// Revert and re-apply the latest migration
+    Redo(migrate::apply::RedoCmd),
+    /// Lint the trees: names, pairs, lockstep, checksum files, down reverses up, destructive SQL, schema.rs
+    Check(migrate::check::CheckCmd),
+    /// Benchmarks against the peer tools, measured in the same run
+    Bench(bench::Bench),
+    /// After a deploy: /health/data counts did not drop (--save before, --before after).
+    VerifyDeploy(verify_deploy::VerifyDeploy),
 }
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let result = Shell::new().inspect(|sh| sh.change_dir(project_root()));
-    let outcome = match result {
-        Ok(sh) => match cli.command {
-            Command::Ci(cmd) => cmd.run(&sh),
-        },
-        Err(e) => Err(e.into()),
-    };
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Ci(_) => "ci",
+            Command::Status(_) => "status",
+            Command::History(_) => "history",
+            Command::Show(_) => "show",
+            Command::Create(_) => "create",
+            Command::Apply(_) => "apply",
+            Command::Downgrade(_) => "downgrade",
+            Command::Sql(_) => "sql",
+            Command::Stamp(_) => "stamp",
+            Command::Redo(_) => "redo",
+            Command::Check(_) => "check",
+            Command::Bench(_) => "bench",
+            Command::VerifyDeploy(_) => "verify-deploy",
         }
     }
 }
 
-/// The workspace root, wherever cargo was invoked from.
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut ctx = Ctx::new(
+        cli.database_url,
+        cli.migrations_root,
+        cli.command.name(),
+        cli.json,
+    );
+    let outcome = Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
+        sh.change_dir(project_root());
+        match &cli.command {
+            Command::Ci(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Status(cmd) => cmd.run(&sh, &mut ctx),
+            Command::History(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Show(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Create(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Apply(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Downgrade(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Sql(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Stamp(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Redo(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Check(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Bench(cmd) => cmd.run(&sh, &mut ctx),
+            Command::VerifyDeploy(cmd) => cmd.run(&sh, &mut ctx),
+        }
+    });
+    let failed = outcome.as_ref().err().map(|e| format!("{e:#}"));
+    ctx.report.finish(&outcome);
+    match failed {
+        None => std::process::ExitCode::SUCCESS,
+        Some(e) => {
+            eprintln!("error: {}", backend::config::redact_urls_in(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{AppError, AppState};
 use crate::db::{migrations, DbConnection};
-use crate::models::{visit_all, SEEDED_TABLES};
+use crate::models::visit_all;
 use crate::resource::{ListFilter, Resource, ResourceVisitor};
 use crate::storage::{self, StorageInfo};
 
@@ -42,6 +42,8 @@ pub struct DataHealth {
     /// Rows beyond what the migrations seed: false on an empty (or wiped) database.
     pub has_data: bool,
     pub migrations: migrations::MigrationStatus,
+    /// Which process answered (start time, deployment id): deploy checks compare it.
+    pub instance: &'static crate::server::Instance,
 }
 
 pub async fn data(State(state): State<AppState>) -> Result<Json<DataHealth>, AppError> {
@@ -52,9 +54,8 @@ pub async fn data(State(state): State<AppState>) -> Result<Json<DataHealth>, App
             let migrations =
                 migrations::status(conn).map_err(|e| AppError::Internal(e.to_string()))?;
             let total_rows = tables.values().sum();
-            let has_data = tables
-                .iter()
-                .any(|(table, n)| *n > 0 && !SEEDED_TABLES.contains(table));
+            // The same rule the persistence guard's data marker uses.
+            let has_data = crate::guard::has_user_data(&tables);
             let pending = !migrations.pending.is_empty();
             Ok(DataHealth {
                 status: if pending { "migrations_pending" } else { "ok" },
@@ -63,6 +64,7 @@ pub async fn data(State(state): State<AppState>) -> Result<Json<DataHealth>, App
                 total_rows,
                 has_data,
                 migrations,
+                instance: crate::server::instance(),
             })
         })
         .await?;

@@ -12,6 +12,8 @@ use super::DbConnection;
 
 /// diesel's own bookkeeping table, which belongs to no migration.
 pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";
+/// Tables of this project's migration bookkeeping (checksums, lock).
+pub const BOOKKEEPING_PREFIX: &str = "__pf_";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct SchemaSnapshot {
@@ -83,19 +85,30 @@ impl SchemaSnapshot {
     /// Reads the schema of the connected database (the current schema on PostgreSQL),
     /// leaving out diesel's own table.
     pub fn capture(conn: &mut DbConnection) -> QueryResult<Self> {
-        match conn {
-            DbConnection::Sqlite(c) => sqlite::capture(c),
-            DbConnection::Pg(c) => postgres::capture(c),
-        }
+        let mut snap = match conn {
+            DbConnection::Sqlite(c) => sqlite::capture(c)?,
+            DbConnection::Pg(c) => postgres::capture(c)?,
+        };
+        // The migration tool's own bookkeeping is not part of the application schema.
+        snap.tables
+            .retain(|name, _| !name.starts_with(BOOKKEEPING_PREFIX));
+        Ok(snap)
     }
 
     /// Human-readable differences, empty when equal.
     pub fn diff(&self, other: &Self) -> Vec<String> {
+        self.diff_labeled(other, "the left", "the right")
+    }
+
+    /// Differences, naming the two sides (e.g. "the live database", "the migration history").
+    pub fn diff_labeled(&self, other: &Self, left: &str, right: &str) -> Vec<String> {
+        let labels = (left, right);
         let mut out = Vec::new();
         diff_maps(
             "table",
             &self.tables,
             &other.tables,
+            labels,
             &mut out,
             |name, a, b, out| {
                 if a.columns != b.columns {
@@ -125,6 +138,7 @@ impl SchemaSnapshot {
             "view",
             &self.views,
             &other.views,
+            labels,
             &mut out,
             |n, a, b, out| {
                 if a != b {
@@ -136,6 +150,7 @@ impl SchemaSnapshot {
             "trigger",
             &self.triggers,
             &other.triggers,
+            labels,
             &mut out,
             |n, a, b, out| {
                 if a != b {
@@ -151,17 +166,18 @@ fn diff_maps<V>(
     kind: &str,
     a: &BTreeMap<String, V>,
     b: &BTreeMap<String, V>,
+    (left, right): (&str, &str),
     out: &mut Vec<String>,
     both: impl Fn(&str, &V, &V, &mut Vec<String>),
 ) {
-    for (name, left) in a {
+    for (name, value) in a {
         match b.get(name) {
-            Some(right) => both(name, left, right, out),
-            None => out.push(format!("{kind} {name} exists only on the left")),
+            Some(other) => both(name, value, other, out),
+            None => out.push(format!("{kind} {name} exists only in {left}")),
         }
     }
     for name in b.keys().filter(|n| !a.contains_key(*n)) {
-        out.push(format!("{kind} {name} exists only on the right"));
+        out.push(format!("{kind} {name} exists only in {right}"));
     }
 }
 
@@ -233,7 +249,7 @@ mod sqlite {
         let mut snap = SchemaSnapshot::default();
         let tables: Vec<NameRow> = diesel::sql_query(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-             AND name <> ? ORDER BY name",
+             AND name <> ? AND name NOT LIKE '\\_\\_pf\\_%' ESCAPE '\\' ORDER BY name",
         )
         .bind::<Text, _>(DIESEL_TABLE)
         .load(conn)?;
@@ -337,8 +353,16 @@ mod postgres {
         definition: String,
     }
 
+    #[derive(QueryableByName)]
+    struct Schema {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
     pub fn capture(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {
         let mut snap = SchemaSnapshot::default();
+        let schema: Schema =
+            diesel::sql_query("SELECT current_schema()::text AS name").get_result(conn)?;
         let columns: Vec<Column> = diesel::sql_query(
             "SELECT c.relname::text AS table_name, a.attname::text AS name, \
                     format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull AS not_null, \
@@ -392,7 +416,7 @@ mod postgres {
             let Some(table) = snap.tables.get_mut(&d.table_name) else {
                 continue;
             };
-            let def = d.definition.replace(&format!("ON {}.", "public"), "ON ");
+            let def = d.definition.replace(&format!("ON {}.", schema.name), "ON ");
             match d.kind.as_str() {
                 "p" => {
                     table.primary_key = def

@@ -1,16 +1,12 @@
-//! The schema history, embedded in the binary: one tree per backend, same versions in both.
+//! The schema history compiled into the binary, applied through the migration manager (lock,
+//! checksums, refusal of edited or unknown migrations): the same code `cargo xtask apply` uses.
 
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use serde::Serialize;
 
 use super::DbConnection;
+use crate::migrate::{self, MigrateError, MigrationSet, Migrator, Target};
 
-pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-
-#[derive(Debug, thiserror::Error)]
-#[error("migration failed: {0}; nothing after the failing migration was applied (each runs in its own transaction); fix it and start again")]
-pub struct MigrationError(String);
+pub use crate::migrate::MigrateError as MigrationError;
 
 /// Applied and pending versions, oldest first.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -19,36 +15,26 @@ pub struct MigrationStatus {
     pub pending: Vec<String>,
 }
 
-pub fn embedded_for(conn: &DbConnection) -> EmbeddedMigrations {
-    match conn {
-        DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
-        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
-    }
+/// The embedded tree for the connected backend.
+pub fn embedded_for(conn: &DbConnection) -> MigrationSet {
+    MigrationSet::embedded(conn.backend())
 }
 
-/// Runs every pending migration; returns the versions it applied.
-pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
-    let source = embedded_for(conn);
-    let applied = conn
-        .run_pending_migrations(source)
-        .map_err(|e| MigrationError(e.to_string()))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+/// Applies every pending embedded migration under the migration lock; returns what it applied.
+pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, MigrateError> {
+    let set = embedded_for(conn);
+    Migrator::new(&set, "backend").apply(conn, &Target::Head)
 }
 
-pub fn status(conn: &mut DbConnection) -> Result<MigrationStatus, MigrationError> {
-    let source = embedded_for(conn);
-    let mut applied: Vec<String> = conn
-        .applied_migrations()
-        .map_err(|e| MigrationError(e.to_string()))?
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
-    applied.sort();
-    let pending = conn
-        .pending_migrations(source)
-        .map_err(|e| MigrationError(e.to_string()))?
-        .iter()
-        .map(|m| m.name().version().to_string())
-        .collect();
-    Ok(MigrationStatus { applied, pending })
+pub fn status(conn: &mut DbConnection) -> Result<MigrationStatus, MigrateError> {
+    let set = embedded_for(conn);
+    let status = migrate::status(conn, &set)?;
+    Ok(MigrationStatus {
+        applied: status.applied.into_iter().map(|a| a.version).collect(),
+        pending: status
+            .pending
+            .iter()
+            .map(|f| migrate::version_of(f))
+            .collect(),
+    })
 }

@@ -74,6 +74,37 @@ pub fn establish(target: &DatabaseTarget) -> Result<DbConnection, DbError> {
     }
 }
 
+/// Opens an existing database without changing it: SQLite read-only (no file is created, no
+/// pragma written), PostgreSQL as usual. `None` when the SQLite file does not exist yet.
+pub fn establish_read_only(target: &DatabaseTarget) -> Result<Option<DbConnection>, DbError> {
+    let DatabaseTarget::Sqlite { path } = target else {
+        return establish(target).map(Some);
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let fail = |reason: String| DbError::Connect {
+        target: target.display(),
+        reason,
+    };
+    let absolute = std::path::absolute(path).map_err(|e| fail(e.to_string()))?;
+    let encoded: String = absolute
+        .to_string_lossy()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_owned(),
+            '?' => "%3f".to_owned(),
+            '#' => "%23".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    let mut conn = diesel::SqliteConnection::establish(&format!("file:{encoded}?mode=ro"))
+        .map_err(|e| fail(e.to_string()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000")
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Some(DbConnection::Sqlite(conn)))
+}
+
 /// r2d2 manager that opens the backend the target names (never guessing from the string).
 #[derive(Debug, Clone)]
 pub struct Manager {
@@ -117,10 +148,14 @@ pub fn pool(target: &DatabaseTarget) -> Result<Pool, DbError> {
 }
 
 impl DbConnection {
-    pub fn backend_name(&self) -> &'static str {
+    pub fn backend(&self) -> crate::config::Backend {
         match self {
-            Self::Pg(_) => "postgres",
-            Self::Sqlite(_) => "sqlite",
+            Self::Pg(_) => crate::config::Backend::Postgres,
+            Self::Sqlite(_) => crate::config::Backend::Sqlite,
         }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend().tree_name()
     }
 }

@@ -25,14 +25,30 @@ impl Drop for Server {
     }
 }
 
-/// Starts `backend serve` on an ephemeral port and waits (polling, with a deadline) until it
-/// says where it listens.
-#[allow(clippy::zombie_processes)] // the returned Server's Drop reaps the child
-pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
+/// Variables of the developer's shell that would change what a test's backend does.
+const ISOLATED_ENV: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_PATH",
+    "RAILWAY_ENVIRONMENT",
+    "RAILWAY_ENVIRONMENT_NAME",
+    "RAILWAY_PROJECT_ID",
+    "RAILWAY_VOLUME_MOUNT_PATH",
+    "RAILWAY_DEPLOYMENT_ID",
+    "PF_ACCEPT_EMPTY_DATABASE",
+];
+
+/// `backend serve` on an ephemeral loopback port with the test token, on `database_url` (or,
+/// when None, whatever `extra_env` says, e.g. DATABASE_PATH).
+pub fn serve_command(database_url: Option<&str>, extra_env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
-    cmd.arg("serve")
-        .env("DATABASE_URL", database_url(db))
-        .env("PORT", "0")
+    cmd.arg("serve");
+    for var in ISOLATED_ENV {
+        cmd.env_remove(var);
+    }
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.env("PORT", "0")
         .env("HOST", "127.0.0.1")
         .env("API_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
@@ -41,6 +57,18 @@ pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
+    cmd
+}
+
+/// Starts `backend serve` on an ephemeral port and waits (polling, with a deadline) until it
+/// says where it listens.
+pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
+    start_command(serve_command(Some(&database_url(db)), extra_env))
+}
+
+/// Spawns `cmd` (a [`serve_command`]) and waits until it listens.
+#[allow(clippy::zombie_processes)] // the returned Server's Drop reaps the child
+pub fn start_command(mut cmd: Command) -> Server {
     let mut child = cmd.spawn().expect("spawn backend");
     let (tx, log) = mpsc::channel();
     let stderr = child.stderr.take().expect("stderr");
@@ -50,10 +78,14 @@ pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Server {
         }
     });
     let started = Instant::now();
+    let mut seen = Vec::new();
     loop {
-        let line = log
-            .recv_timeout(DEADLINE.saturating_sub(started.elapsed()))
-            .unwrap_or_else(|_| panic!("backend did not report listening within {DEADLINE:?}"));
+        let Ok(line) = log.recv_timeout(DEADLINE.saturating_sub(started.elapsed())) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("backend did not report listening within {DEADLINE:?}; it said: {seen:?}");
+        };
+        seen.push(line.clone());
         if let Some(addr) = line.split("local=").nth(1) {
             let addr = addr.split_whitespace().next().expect("address").to_owned();
             return Server { child, addr, log };
@@ -100,6 +132,34 @@ pub fn signal(child: &Child, sig: &str) {
         .status()
         .expect("kill");
     assert!(ok.success());
+}
+
+/// Runs `cmd` (a [`serve_command`] expected to refuse) to its exit, polling with a deadline;
+/// returns the exit status and everything it wrote on stderr.
+pub fn run_to_exit(mut cmd: Command) -> (std::process::ExitStatus, String) {
+    let mut child = cmd.spawn().expect("spawn backend");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "backend was expected to exit but ran for {DEADLINE:?}: {}",
+                reader.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status, reader.join().unwrap_or_default())
 }
 
 /// Waits for exit, polling with a deadline.

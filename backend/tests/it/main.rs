@@ -5,6 +5,8 @@
 mod api_crud;
 mod api_errors;
 mod binary;
+mod deploy;
+mod drill;
 mod health;
 mod migrations;
 mod samples;

@@ -46,7 +46,9 @@ fn tree(backend: &str) -> FileBasedMigrations {
 fn folders(backend: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(tree_dir(backend))
         .expect("tree exists")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.'))
         .collect();
     names.sort();

@@ -1,0 +1,73 @@
+# syntax=docker/dockerfile:1
+#
+# The personalfinance backend image. Railway builds it (railway.toml: builder = "DOCKERFILE");
+# by hand:
+#   docker build -t personalfinance .
+#   docker run --rm -p 8000:8000 -e API_TOKEN="$(openssl rand -hex 32)" \
+#     -v personalfinance-data:/app/data personalfinance
+#
+# The SQLite database lives in /app/data (DATABASE_PATH below): that folder must be a volume,
+# or the data dies with the container. On Railway the backend refuses to start unless it is
+# (see backend/src/guard.rs); set DATABASE_URL to use PostgreSQL instead.
+# backend/tests/it/deploy.rs checks this file against the workspace (no Docker engine needed).
+
+############################################################ build
+FROM rust:1-bookworm AS builder
+# diesel's PostgreSQL driver links libpq; SQLite is compiled in (bundled), nothing to install.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+
+# Dependencies first, in their own layers: rebuilt only when a manifest or Cargo.lock changes.
+# The workspace's manifests with stub sources (build script, lib, binaries) ...
+COPY Cargo.toml Cargo.lock ./
+COPY backend/Cargo.toml backend/Cargo.toml
+COPY xtask/Cargo.toml xtask/Cargo.toml
+RUN mkdir -p backend/src xtask/src \
+    && echo 'fn main() {}' > backend/build.rs \
+    && echo 'fn main() {}' > backend/src/main.rs \
+    && touch backend/src/lib.rs \
+    && echo 'fn main() {}' > xtask/src/main.rs
+# ... compile every dependency of the backend package, then forget the stubs' own artefacts.
+RUN cargo build --release -p backend --locked \
+    && rm -rf backend/build.rs backend/src xtask/src \
+        target/release/backend target/release/.fingerprint/backend-* \
+        target/release/build/backend-* target/release/deps/backend-* \
+        target/release/deps/libbackend-*
+
+# The real sources (.dockerignore admits only the manifests, backend/, xtask/, migrations/).
+COPY . .
+RUN cargo build --release -p backend --locked \
+    && install -m 0755 target/release/backend /usr/local/bin/backend \
+    && backend --version
+
+############################################################ runtime
+FROM debian:bookworm-slim AS runtime
+# ca-certificates: TLS to a managed PostgreSQL; libpq5: the only shared library the binary
+# needs beyond glibc (checked with readelf by backend/tests/it/deploy.rs).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates libpq5 \
+    && rm -rf /var/lib/apt/lists/*
+
+# A fixed non-root user; the data folder belongs to it. (Railway mounts volumes owned by root:
+# set the service variable RAILWAY_RUN_UID=0 there, see README "Deploying".)
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin app
+WORKDIR /app
+RUN mkdir -p /app/data && chown app:app /app/data && chmod 0750 /app/data
+
+COPY --from=builder /usr/local/bin/backend /usr/local/bin/backend
+
+# DATABASE_PATH: the SQLite file, explicitly on the data folder (DATABASE_URL, when set, wins).
+# PORT: the platform's value wins; 8000 is the backend's own default too.
+ENV DATABASE_PATH=/app/data/personalfinance.db \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    RUST_LOG=info
+
+USER app:app
+EXPOSE 8000
+# Railway probes healthcheckPath (/health) itself; no curl in this image.
+CMD ["backend", "serve"]

@@ -1,0 +1,437 @@
+//! Applying and reverting. The statements are built once by [`Plan`] and either executed under
+//! the lock or printed by `sql`, so what `sql` shows is exactly what runs.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+
+use super::history;
+use super::lock::{self, PG_LOCK_KEY};
+use super::status::{status, Status};
+use super::{MigrateError, Migration, MigrationSet};
+use crate::config::Backend;
+use crate::db::DbConnection;
+
+/// How far to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Everything pending (apply) — not valid for downgrade.
+    Head,
+    /// Up to and including this version (apply), or down to and keeping it (downgrade).
+    To(String),
+    /// This many migrations.
+    Steps(usize),
+    /// Downgrade only: revert every applied migration.
+    Zero,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// One migration's statements, in execution order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub folder: String,
+    pub direction: Direction,
+    pub statements: Vec<String>,
+}
+
+/// Everything a run would execute, computed from a status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub backend: Backend,
+    pub prologue: Vec<String>,
+    pub steps: Vec<Step>,
+    pub epilogue: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The plan as a SQL script, with the lock statements as they would be issued.
+    pub fn to_sql(&self) -> String {
+        let mut out = String::new();
+        let lock_note = match self.backend {
+            Backend::Postgres => format!(
+                "-- the migration lock (the tool polls pg_try_advisory_lock with a deadline)\nSELECT pg_advisory_lock({PG_LOCK_KEY});\n"
+            ),
+            Backend::Sqlite => "-- the migration lock: the lock row and BEGIN IMMEDIATE below, held to the end\n".to_owned(),
+        };
+        out.push_str(&lock_note);
+        for s in &self.prologue {
+            out.push_str(&format!("{s};\n"));
+        }
+        for step in &self.steps {
+            out.push_str(&format!(
+                "\n-- {} ({})\n",
+                step.folder,
+                if step.direction == Direction::Up {
+                    "apply"
+                } else {
+                    "revert"
+                }
+            ));
+            for s in &step.statements {
+                let s = s.trim_end();
+                out.push_str(s);
+                if !s.ends_with(';') {
+                    out.push(';');
+                }
+                out.push('\n');
+            }
+        }
+        if !self.epilogue.is_empty() {
+            out.push('\n');
+        }
+        for s in &self.epilogue {
+            out.push_str(&format!("{s};\n"));
+        }
+        if self.backend == Backend::Postgres {
+            out.push_str(&format!("SELECT pg_advisory_unlock({PG_LOCK_KEY});\n"));
+        }
+        out
+    }
+}
+
+/// Applies, reverts and stamps one tree on one database.
+pub struct Migrator<'a> {
+    pub set: &'a MigrationSet,
+    pub owner: String,
+    pub wait: Duration,
+    pub allow_out_of_order: bool,
+}
+
+impl<'a> Migrator<'a> {
+    pub fn new(set: &'a MigrationSet, tool: &str) -> Self {
+        Self {
+            set,
+            owner: lock::owner_id(tool),
+            wait: lock::DEFAULT_WAIT,
+            allow_out_of_order: false,
+        }
+    }
+
+    fn wrap(
+        &self,
+        backend: Backend,
+        m: &Migration,
+        body: &str,
+        record: Vec<String>,
+        direction: Direction,
+    ) -> Step {
+        let mut statements = Vec::new();
+        let transactional = m.run_in_transaction;
+        match (backend, transactional) {
+            (Backend::Postgres, true) => statements.push("BEGIN".to_owned()),
+            (Backend::Sqlite, _) => statements.push("SAVEPOINT pf_migration".to_owned()),
+            (Backend::Postgres, false) => {}
+        }
+        statements.push(body.to_owned());
+        statements.extend(record);
+        match (backend, transactional) {
+            (Backend::Postgres, true) => statements.push("COMMIT".to_owned()),
+            (Backend::Sqlite, _) => statements.push("RELEASE pf_migration".to_owned()),
+            (Backend::Postgres, false) => {}
+        }
+        Step {
+            folder: m.folder.clone(),
+            direction,
+            statements,
+        }
+    }
+
+    fn frame(&self, backend: Backend, steps: Vec<Step>) -> Plan {
+        let (prologue, epilogue) = match backend {
+            Backend::Postgres => (history::create_tables_sql(backend), Vec::new()),
+            Backend::Sqlite => {
+                let mut pro = history::create_tables_sql(backend);
+                pro.push(format!(
+                    "INSERT OR REPLACE INTO {} (id, owner, acquired_at) VALUES (1, {}, CURRENT_TIMESTAMP)",
+                    history::LOCK_TABLE,
+                    history::quote(&self.owner)
+                ));
+                pro.push("BEGIN IMMEDIATE".to_owned());
+                (
+                    pro,
+                    vec![
+                        format!("DELETE FROM {}", history::LOCK_TABLE),
+                        "COMMIT".to_owned(),
+                    ],
+                )
+            }
+        };
+        Plan {
+            backend,
+            prologue,
+            steps,
+            epilogue,
+        }
+    }
+
+    /// What `apply` to `target` would run from `status`.
+    pub fn plan_apply(
+        &self,
+        backend: Backend,
+        status: &Status,
+        target: &Target,
+    ) -> Result<Plan, MigrateError> {
+        if let Some(refusal) = status.refusal(self.allow_out_of_order) {
+            return Err(refusal);
+        }
+        let pending: Vec<&Migration> = self
+            .set
+            .migrations
+            .iter()
+            .filter(|m| status.pending.contains(&m.folder))
+            .collect();
+        let chosen: Vec<&Migration> = match target {
+            Target::Head => pending,
+            Target::Steps(n) => pending.into_iter().take(*n).collect(),
+            Target::To(v) => {
+                let to = self.set.resolve(v)?;
+                pending
+                    .into_iter()
+                    .filter(|m| m.version <= to.version)
+                    .collect()
+            }
+            Target::Zero => {
+                return Err(MigrateError::Refused(
+                    "apply needs --to V or --steps N, not zero".into(),
+                ))
+            }
+        };
+        let mut steps: Vec<Step> = Vec::new();
+        for m in chosen {
+            let catch_up: Vec<&Migration> = self
+                .set
+                .archive
+                .iter()
+                .filter(|a| {
+                    status.via_archive.contains(&a.folder) && m.replaces.contains(&a.folder)
+                })
+                .collect();
+            if catch_up.is_empty() {
+                steps.push(self.wrap(
+                    backend,
+                    m,
+                    &m.up,
+                    history::record_sql(m, &self.owner),
+                    Direction::Up,
+                ));
+            } else {
+                // The rest of the replaced chain; its last migration records the baseline's version.
+                for a in catch_up {
+                    steps.push(self.wrap(
+                        backend,
+                        a,
+                        &a.up,
+                        history::record_sql(a, &self.owner),
+                        Direction::Up,
+                    ));
+                }
+            }
+        }
+        for folder in &status.restamp {
+            if let Some(m) = self.set.find(folder) {
+                steps.push(Step {
+                    folder: m.folder.clone(),
+                    direction: Direction::Up,
+                    statements: history::adopt_sql(m, &self.owner),
+                });
+            }
+        }
+        // Versions applied by another tool get their checksum recorded now.
+        for folder in &status.unrecorded {
+            if let Some(m) = self.set.find(folder) {
+                steps.push(Step {
+                    folder: m.folder.clone(),
+                    direction: Direction::Up,
+                    statements: history::adopt_sql(m, &self.owner),
+                });
+            }
+        }
+        Ok(self.frame(backend, steps))
+    }
+
+    /// What `downgrade` to `target` would run from `status`.
+    pub fn plan_downgrade(
+        &self,
+        backend: Backend,
+        status: &Status,
+        target: &Target,
+    ) -> Result<Plan, MigrateError> {
+        let applied: Vec<&str> = status
+            .applied
+            .iter()
+            .rev()
+            .map(|a| a.version.as_str())
+            .collect();
+        let chosen: Vec<&str> = match target {
+            Target::Steps(n) => applied.into_iter().take(*n).collect(),
+            Target::To(v) => {
+                let keep = self.set.resolve(v)?.version.clone();
+                applied.into_iter().filter(|a| *a > keep.as_str()).collect()
+            }
+            Target::Zero => applied,
+            Target::Head => {
+                return Err(MigrateError::Refused(
+                    "downgrade needs --to V, --steps N or --all".into(),
+                ))
+            }
+        };
+        let mut steps = Vec::new();
+        for version in chosen {
+            let m = self
+                .set
+                .migrations
+                .iter()
+                .find(|m| m.version == version)
+                .ok_or_else(|| MigrateError::Unknown {
+                    versions: version.to_owned(),
+                })?;
+            if let Some(e) = status.edited.iter().find(|e| e.folder == m.folder) {
+                return Err(MigrateError::Edited {
+                    folder: e.folder.clone(),
+                    path: e.path.clone(),
+                    recorded: e.recorded.clone(),
+                    current: e.current.clone(),
+                });
+            }
+            let down = m.down.as_deref().ok_or_else(|| MigrateError::NoDown {
+                folder: m.folder.clone(),
+            })?;
+            let mut forget = history::forget_sql(&m.version);
+            // Reverting a baseline reverts the chain it stands for: drop those records too.
+            for replaced in m
+                .replaces
+                .iter()
+                .map(|f| super::version_of(f))
+                .filter(|v| *v != m.version)
+            {
+                if status.applied.iter().any(|a| a.version == replaced) {
+                    forget.extend(history::forget_sql(&replaced));
+                }
+            }
+            steps.push(self.wrap(backend, m, down, forget, Direction::Down));
+        }
+        Ok(self.frame(backend, steps))
+    }
+
+    /// Applies under the lock; the plan is computed only once the lock is held.
+    pub fn apply(
+        &self,
+        conn: &mut DbConnection,
+        target: &Target,
+    ) -> Result<Vec<String>, MigrateError> {
+        self.locked(conn, |this, conn, status| {
+            this.plan_apply(conn.backend(), status, target)
+        })
+    }
+
+    pub fn downgrade(
+        &self,
+        conn: &mut DbConnection,
+        target: &Target,
+    ) -> Result<Vec<String>, MigrateError> {
+        self.locked(conn, |this, conn, status| {
+            this.plan_downgrade(conn.backend(), status, target)
+        })
+    }
+
+    /// Records versions up to `key` as applied without running them. Refuses (unless `force`)
+    /// when rows above it exist; `prune` drops rows whose migration is gone; `force` also
+    /// re-records checksums of edited migrations.
+    pub fn stamp(
+        &self,
+        conn: &mut DbConnection,
+        key: &str,
+        prune: bool,
+        force: bool,
+    ) -> Result<Vec<String>, MigrateError> {
+        let to = self.set.resolve(key)?.clone();
+        self.locked(conn, |this, conn, status| {
+            let mut steps = Vec::new();
+            let above: Vec<&str> = status
+                .applied
+                .iter()
+                .map(|a| a.version.as_str())
+                .filter(|v| *v > to.version.as_str() && this.set.migrations.iter().any(|m| m.version == *v))
+                .collect();
+            if !above.is_empty() && !force {
+                return Err(MigrateError::Refused(format!(
+                    "stamping {} would leave later applied versions {} recorded above it: use `cargo xtask downgrade --to {}` to revert them, or --force to drop their records without running anything",
+                    to.folder,
+                    above.join(", "),
+                    to.version
+                )));
+            }
+            for v in above {
+                steps.push(Step { folder: v.to_owned(), direction: Direction::Down, statements: history::forget_sql(v) });
+            }
+            for m in this.set.migrations.iter().filter(|m| m.version <= to.version) {
+                if status.pending.contains(&m.folder) {
+                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::record_sql(m, &this.owner) });
+                } else if force && (status.edited.iter().any(|e| e.folder == m.folder) || status.unrecorded.contains(&m.folder)) {
+                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::adopt_sql(m, &this.owner) });
+                }
+            }
+            if prune {
+                for v in &status.unknown {
+                    steps.push(Step { folder: v.clone(), direction: Direction::Down, statements: history::forget_sql(v) });
+                }
+            } else if !status.unknown.is_empty() && !force {
+                return Err(MigrateError::Unknown { versions: status.unknown.join(", ") });
+            }
+            Ok(this.frame(conn.backend(), steps))
+        })
+    }
+
+    fn locked(
+        &self,
+        conn: &mut DbConnection,
+        plan: impl FnOnce(&Self, &mut DbConnection, &Status) -> Result<Plan, MigrateError>,
+    ) -> Result<Vec<String>, MigrateError> {
+        let backend = conn.backend();
+        lock::with_lock(conn, &self.owner, self.wait, |conn| {
+            if backend == Backend::Postgres {
+                for ddl in history::create_tables_sql(backend) {
+                    conn.batch_execute(&ddl)?;
+                }
+            }
+            let status = status(conn, self.set)?;
+            let plan = plan(self, conn, &status)?;
+            execute(conn, &plan)
+        })
+    }
+}
+
+/// Runs the plan's steps (the lock and prologue are already in place). Each step is atomic.
+fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateError> {
+    let mut done = Vec::new();
+    for step in &plan.steps {
+        for (i, sql) in step.statements.iter().enumerate() {
+            if let Err(e) = conn.batch_execute(sql) {
+                let undo = match plan.backend {
+                    Backend::Postgres => "ROLLBACK",
+                    Backend::Sqlite => "ROLLBACK TO pf_migration; RELEASE pf_migration",
+                };
+                if i > 0 {
+                    let _ = conn.batch_execute(undo);
+                }
+                return Err(MigrateError::Failed {
+                    folder: step.folder.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        done.push(step.folder.clone());
+    }
+    Ok(done)
+}

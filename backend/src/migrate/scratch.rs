@@ -1,0 +1,136 @@
+//! Scratch databases: a temporary SQLite file, or a temporary schema inside the connected
+//! PostgreSQL database (no CREATE DATABASE privilege needed). Used to compute the schema a
+//! history produces (drift), and to prove down.sql reverses up.sql.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::{MigrateError, Migration};
+use crate::config::DatabaseTarget;
+use crate::db::introspect::SchemaSnapshot;
+use crate::db::{self, DbConnection};
+
+#[derive(QueryableByName)]
+struct SearchPath {
+    #[diesel(sql_type = Text)]
+    search_path: String,
+}
+
+/// Runs `work` on an empty scratch database of the same backend as `conn`.
+pub fn with_scratch<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, MigrateError>,
+) -> Result<T, MigrateError> {
+    match conn {
+        DbConnection::Sqlite(_) => {
+            let dir = tempfile::tempdir().map_err(|e| MigrateError::Scratch(e.to_string()))?;
+            let target = DatabaseTarget::sqlite(dir.path().join("scratch.db"));
+            let mut scratch =
+                db::establish(&target).map_err(|e| MigrateError::Scratch(e.to_string()))?;
+            work(&mut scratch)
+        }
+        DbConnection::Pg(_) => {
+            let old: SearchPath =
+                diesel::sql_query("SELECT current_setting('search_path') AS search_path")
+                    .get_result(conn)?;
+            let schema = format!(
+                "pf_scratch_{}_{}",
+                std::process::id(),
+                chrono::Utc::now()
+                    .timestamp_nanos_opt()
+                    .unwrap_or_default()
+                    .rem_euclid(1_000_000_000)
+            );
+            conn.batch_execute(&format!(
+                "CREATE SCHEMA {schema}; SET search_path TO {schema}"
+            ))?;
+            let result = work(conn);
+            let restore = format!(
+                "SET search_path TO {}; DROP SCHEMA {schema} CASCADE",
+                old.search_path
+            );
+            conn.batch_execute(&restore)?;
+            result
+        }
+    }
+}
+
+/// Runs each migration's up.sql, each in its own transaction when it asks for one.
+pub fn run_ups(conn: &mut DbConnection, migrations: &[&Migration]) -> Result<(), MigrateError> {
+    for m in migrations {
+        run_one(conn, m, &m.up)?;
+    }
+    Ok(())
+}
+
+pub fn run_one(conn: &mut DbConnection, m: &Migration, sql: &str) -> Result<(), MigrateError> {
+    let fail = |e: diesel::result::Error| MigrateError::Failed {
+        folder: m.folder.clone(),
+        message: e.to_string(),
+    };
+    if m.run_in_transaction {
+        conn.transaction(|c| c.batch_execute(sql)).map_err(fail)
+    } else {
+        conn.batch_execute(sql).map_err(fail)
+    }
+}
+
+/// The schema `migrations` produce on an empty database of `conn`'s backend.
+pub fn schema_of(
+    conn: &mut DbConnection,
+    migrations: &[&Migration],
+) -> Result<SchemaSnapshot, MigrateError> {
+    with_scratch(conn, |scratch| {
+        run_ups(scratch, migrations)?;
+        Ok(SchemaSnapshot::capture(scratch)?)
+    })
+}
+
+/// Differences between the live schema and the one its applied history produces.
+pub fn drift(conn: &mut DbConnection, applied: &[&Migration]) -> Result<Vec<String>, MigrateError> {
+    let live = SchemaSnapshot::capture(conn)?;
+    let expected = schema_of(conn, applied)?;
+    Ok(live.diff_labeled(&expected, "the live database", "the migration history"))
+}
+
+/// For each migration: up, snapshot, down, snapshot must equal the state before. Returns the
+/// folders whose down does not reverse their up, with the differences.
+pub fn check_reversible(
+    conn: &mut DbConnection,
+    migrations: &[&Migration],
+) -> Result<Vec<String>, MigrateError> {
+    with_scratch(conn, |scratch| {
+        let mut problems = Vec::new();
+        for m in migrations {
+            let before = SchemaSnapshot::capture(scratch)?;
+            run_one(scratch, m, &m.up)?;
+            let Some(down) = &m.down else {
+                problems.push(format!("{}: no down.sql", m.folder));
+                continue;
+            };
+            let after_up = SchemaSnapshot::capture(scratch)?;
+            run_one(scratch, m, down)?;
+            let diff = before.diff_labeled(
+                &SchemaSnapshot::capture(scratch)?,
+                "before up",
+                "after up+down",
+            );
+            if !diff.is_empty() {
+                problems.push(format!(
+                    "{}: down.sql does not reverse up.sql: {}",
+                    m.folder,
+                    diff.join("; ")
+                ));
+            }
+            run_one(scratch, m, &m.up)?;
+            if SchemaSnapshot::capture(scratch)? != after_up {
+                problems.push(format!(
+                    "{}: up.sql gives a different schema the second time",
+                    m.folder
+                ));
+            }
+        }
+        Ok(problems)
+    })
+}

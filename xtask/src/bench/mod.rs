@@ -1,0 +1,28 @@
+//! `cargo xtask bench <which>`: benchmarks measured against the peer tool in the same run.
+//! Figures are medians of repeated runs; nothing here is a timed assertion.
+
+pub mod migrate;
+
+use xshell::Shell;
+
+use crate::Ctx;
+
+#[derive(clap::Args)]
+pub struct Bench {
+    #[command(subcommand)]
+    pub which: BenchWhich,
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchWhich {
+    /// Fresh install of the migration chain: xtask apply vs the diesel CLI
+    Migrate(migrate::BenchMigrate),
+}
+
+impl Bench {
+    pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
+        match &self.which {
+            BenchWhich::Migrate(b) => b.run(sh, ctx),
+        }
+    }
+}

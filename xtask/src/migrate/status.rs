@@ -1,0 +1,112 @@
+//! `cargo xtask status`: where the database stands against the tree.
+
+use backend::migrate::{self, scratch};
+use xshell::Shell;
+
+use crate::Ctx;
+
+#[derive(clap::Args)]
+pub struct StatusCmd {
+    /// Skip building the history's schema in a scratch area to detect drift
+    #[arg(long)]
+    pub no_drift: bool,
+}
+
+impl StatusCmd {
+    pub fn run(&self, _sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let target = ctx.target()?;
+        let set = super::tree(ctx, &target)?;
+        let Some(mut conn) = super::connect_read_only(ctx, &target)? else {
+            ctx.report.say(&format!(
+                "    the database file does not exist yet: nothing applied, {} pending",
+                set.migrations.len()
+            ));
+            ctx.report.set(
+                "pending",
+                set.migrations.iter().map(|m| &m.folder).collect::<Vec<_>>(),
+            );
+            return Ok(());
+        };
+        let status = ctx.report.step("read applied migrations", |_| {
+            Ok(migrate::status(&mut conn, &set)?)
+        })?;
+        let lock = migrate::lock::holder(&mut conn)?;
+        let drift = if self.no_drift {
+            None
+        } else {
+            let applied: Vec<&migrate::Migration> = set
+                .migrations
+                .iter()
+                .filter(|m| status.applied.iter().any(|a| a.version == m.version))
+                .collect();
+            Some(
+                ctx.report
+                    .step("compare the live schema with the history", |_| {
+                        Ok(scratch::drift(&mut conn, &applied)?)
+                    })?,
+            )
+        };
+        let r = &ctx.report;
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        r.say(&format!(
+            "    applied:      {} of {} (latest {})",
+            status.applied.len(),
+            set.migrations.len(),
+            status.applied.last().map_or("none", |a| a.version.as_str())
+        ));
+        r.say(&format!("    pending:      {}", list(&status.pending)));
+        r.say(&format!("    out of order: {}", list(&status.out_of_order)));
+        r.say(&format!("    unknown:      {}", list(&status.unknown)));
+        let edited: Vec<String> = status
+            .edited
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} (recorded {}, file {})",
+                    e.folder,
+                    &e.recorded[..12],
+                    &e.current[..12]
+                )
+            })
+            .collect();
+        r.say(&format!("    edited:       {}", list(&edited)));
+        if !status.unrecorded.is_empty() {
+            r.say(&format!(
+                "    no checksum recorded (applied by another tool): {}",
+                list(&status.unrecorded)
+            ));
+        }
+        if let Some(drift) = &drift {
+            r.say(&format!(
+                "    drift:        {}",
+                if drift.is_empty() {
+                    "none".to_owned()
+                } else {
+                    drift.join("\n                  ")
+                }
+            ));
+        }
+        r.say(&format!(
+            "    lock:         {}",
+            lock.as_deref().unwrap_or("free")
+        ));
+        ctx.report.set("status", &status);
+        ctx.report.set("drift", &drift);
+        ctx.report.set("lock", &lock);
+        let mut problems = Vec::new();
+        if let Some(refusal) = status.refusal(false) {
+            problems.push(refusal.to_string());
+        }
+        if drift.as_ref().is_some_and(|d| !d.is_empty()) {
+            problems.push("the live schema differs from what its applied migrations produce (drift above): put the manual change in a migration, or revert it".into());
+        }
+        anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
+        Ok(())
+    }
+}
