@@ -40,6 +40,12 @@ impl Ctx {
     pub fn migrations_root(&self) -> &Path {
         &self.migrations_root
     }
+
+    /// True when working on the repository's own trees (no `--migrations-root` elsewhere), the
+    /// only trees `backend/src/schema.rs` describes.
+    pub fn uses_repo_trees(&self) -> bool {
+        self.migrations_root == project_root().join("migrations")
+    }
 }
 
 /// The workspace root, wherever cargo was invoked from.

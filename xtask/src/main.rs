@@ -3,6 +3,7 @@
 
 mod bench;
 mod ci;
+mod consolidate;
 mod context;
 mod migrate;
 mod report;
@@ -59,6 +60,12 @@ enum Command {
     Check(migrate::check::CheckCmd),
     /// Benchmarks against the peer tools, measured in the same run
     Bench(bench::Bench),
+    /// Squash the migration chain into one proven baseline and stamp the database (rolls back on failure)
+    Consolidate(consolidate::ConsolidateCmd),
+    /// The post-consolidation checklist on a live database
+    Verify(consolidate::VerifyCmd),
+    /// Restore the migration files of a consolidation backup
+    Rollback(consolidate::RollbackCmd),
     /// After a deploy: /health/data counts did not drop (--save before, --before after).
     VerifyDeploy(verify_deploy::VerifyDeploy),
 }
@@ -78,6 +85,9 @@ impl Command {
             Command::Redo(_) => "redo",
             Command::Check(_) => "check",
             Command::Bench(_) => "bench",
+            Command::Consolidate(_) => "consolidate",
+            Command::Verify(_) => "verify",
+            Command::Rollback(_) => "rollback",
             Command::VerifyDeploy(_) => "verify-deploy",
         }
     }
@@ -106,6 +116,9 @@ fn main() -> std::process::ExitCode {
             Command::Redo(cmd) => cmd.run(&sh, &mut ctx),
             Command::Check(cmd) => cmd.run(&sh, &mut ctx),
             Command::Bench(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Consolidate(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Verify(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Rollback(cmd) => cmd.run(&sh, &mut ctx),
             Command::VerifyDeploy(cmd) => cmd.run(&sh, &mut ctx),
         }
     });

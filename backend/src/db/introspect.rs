@@ -142,7 +142,7 @@ impl SchemaSnapshot {
             &mut out,
             |n, a, b, out| {
                 if a != b {
-                    out.push(format!("view {n}: definition differs"));
+                    out.push(format!("view {n}: definition differs: `{a}` vs `{b}`"));
                 }
             },
         );
@@ -154,7 +154,7 @@ impl SchemaSnapshot {
             &mut out,
             |n, a, b, out| {
                 if a != b {
-                    out.push(format!("trigger {n}: definition differs"));
+                    out.push(format!("trigger {n}: definition differs: `{a}` vs `{b}`"));
                 }
             },
         );
@@ -457,7 +457,8 @@ mod postgres {
         )
         .load(conn)?;
         for t in triggers {
-            snap.triggers.insert(t.name, normalize_sql(&t.sql));
+            let def = t.sql.replace(&format!("ON {}.", schema.name), "ON ");
+            snap.triggers.insert(t.name, normalize_sql(&def));
         }
         Ok(snap)
     }

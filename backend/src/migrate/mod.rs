@@ -15,5 +15,5 @@ pub mod wipe;
 
 pub use error::MigrateError;
 pub use run::{Direction, Migrator, Plan, Step, Target};
-pub use set::{version_of, Migration, MigrationSet};
+pub use set::{version_of, Migration, MigrationSet, ARCHIVE_DIR, REPLACES_FILE};
 pub use status::{compare, status, Edited, Status};

@@ -262,6 +262,32 @@ impl MigrationSet {
         })
     }
 
+    /// The migrations that produced a database with these applied versions, in order: tree
+    /// migrations, or archived ones for a database that reached a baseline through its chain.
+    pub fn applied_chain(&self, applied: &[String]) -> Vec<&Migration> {
+        let is_applied = |v: &str| applied.iter().any(|a| a == v);
+        let via_chain = |m: &Migration| {
+            m.replaces
+                .iter()
+                .map(|f| version_of(f))
+                .any(|v| v != m.version && is_applied(&v))
+        };
+        let mut out: Vec<&Migration> = Vec::new();
+        for version in applied {
+            let in_tree = self.migrations.iter().find(|m| &m.version == version);
+            let archived = self.archive.iter().find(|m| &m.version == version);
+            let chosen = match (in_tree, archived) {
+                (Some(m), Some(a)) if via_chain(m) => Some(a),
+                (Some(m), _) => Some(m),
+                (None, Some(a)) => Some(a),
+                (None, None) => None,
+            };
+            out.extend(chosen);
+        }
+        out.sort_by(|a, b| a.version.cmp(&b.version));
+        out
+    }
+
     /// One hash over every migration's version and checksum, in order (like atlas.sum's).
     pub fn chain_hash(&self) -> String {
         let mut h = Sha256::new();

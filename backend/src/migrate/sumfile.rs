@@ -18,6 +18,9 @@ pub fn render(set: &MigrationSet) -> String {
     for m in &set.migrations {
         out.push_str(&format!("{} {}\n", m.folder, m.checksum()));
     }
+    for m in &set.archive {
+        out.push_str(&format!("archive/{} {}\n", m.folder, m.checksum()));
+    }
     out
 }
 
@@ -50,7 +53,11 @@ pub fn verify(tree_dir: &Path, set: &MigrationSet) -> Vec<String> {
             continue;
         }
         listed.push(key.to_owned());
-        match set.migrations.iter().find(|m| m.folder == key) {
+        let found = match key.strip_prefix("archive/") {
+            Some(folder) => set.archive.iter().find(|m| m.folder == folder),
+            None => set.migrations.iter().find(|m| m.folder == key),
+        };
+        match found {
             None => problems.push(format!(
                 "{}: lists {key}, which no longer exists",
                 file.display()

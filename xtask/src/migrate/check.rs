@@ -35,6 +35,10 @@ pub struct CheckCmd {
     /// PostgreSQL server for the scratch databases [default: the target if PostgreSQL, else TEST_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     pub pg_url: Option<String>,
+    /// The schema.rs that must equal `diesel print-schema` for head [default: backend/src/schema.rs
+    /// when checking the repository's own trees; skipped for other --migrations-root]
+    #[arg(long, value_name = "FILE")]
+    pub schema_rs: Option<std::path::PathBuf>,
 }
 
 impl CheckCmd {
@@ -122,16 +126,23 @@ impl CheckCmd {
                         );
                         Ok(())
                     })?;
-                ctx.report
-                    .step("schema.rs equals diesel print-schema at head", |r| {
-                        let diff = schema_rs(sh, &server, &postgres, fix)?;
-                        if let Some(diff) = diff {
+                let schema_file = self.schema_rs.clone().or_else(|| {
+                    ctx.uses_repo_trees()
+                        .then(|| project_root().join("backend/src/schema.rs"))
+                });
+                match schema_file {
+                    Some(file) => ctx.report.step("schema.rs equals diesel print-schema at head", |r| {
+                        if let Some(diff) = schema_rs(sh, &server, &postgres, &file, fix)? {
                             problems.push(diff);
                         } else if fix {
                             r.say("    schema.rs is current");
                         }
                         Ok(())
-                    })?;
+                    })?,
+                    None => ctx.report.say(
+                        "    schema.rs not compared: these are not the repository's trees (pass --schema-rs FILE)",
+                    ),
+                }
             }
             None => {
                 anyhow::ensure!(
@@ -188,6 +199,7 @@ fn schema_rs(
     sh: &Shell,
     server: &str,
     postgres: &MigrationSet,
+    file: &Path,
     fix: bool,
 ) -> anyhow::Result<Option<String>> {
     let diesel = pgscratch::diesel_cli()?;
@@ -199,13 +211,12 @@ fn schema_rs(
         .quiet()
         .read()
         .context("diesel print-schema failed")?;
-    let file = project_root().join("backend/src/schema.rs");
-    let current = std::fs::read_to_string(&file).unwrap_or_default();
+    let current = std::fs::read_to_string(file).unwrap_or_default();
     if current.trim_end() == generated.trim_end() {
         return Ok(None);
     }
     if fix {
-        write_atomic(&file, &format!("{}\n", generated.trim_end()))?;
+        write_atomic(file, &format!("{}\n", generated.trim_end()))?;
         return Ok(None);
     }
     Ok(Some(format!(

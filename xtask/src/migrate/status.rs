@@ -34,11 +34,8 @@ impl StatusCmd {
         let drift = if self.no_drift {
             None
         } else {
-            let applied: Vec<&migrate::Migration> = set
-                .migrations
-                .iter()
-                .filter(|m| status.applied.iter().any(|a| a.version == m.version))
-                .collect();
+            let versions: Vec<String> = status.applied.iter().map(|a| a.version.clone()).collect();
+            let applied = set.applied_chain(&versions);
             Some(
                 ctx.report
                     .step("compare the live schema with the history", |_| {
