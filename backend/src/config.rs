@@ -18,7 +18,7 @@ pub enum ConfigError {
 }
 
 /// Which database engine; also names the migration tree (`migrations/<tree_name>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Postgres,
