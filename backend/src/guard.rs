@@ -333,15 +333,7 @@ fn probe_folder(db: &Path, railway: bool) -> Result<(), GuardError> {
 mod tests {
     use super::*;
 
-    fn env(
-        vars: &'static [(&'static str, &'static str)],
-    ) -> impl Fn(&str) -> Option<String> + Copy {
-        move |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::storage::fake_env as env;
 
     #[test]
     fn railway_without_a_volume_is_refused_in_one_line() {

@@ -105,19 +105,23 @@ pub fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// A fixed environment for tests of code that reads platform variables.
+#[cfg(test)]
+pub(crate) fn fake_env(
+    vars: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> + Copy {
+    move |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env(
-        vars: &'static [(&'static str, &'static str)],
-    ) -> impl Fn(&str) -> Option<String> + Copy {
-        move |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use super::fake_env as env;
 
     #[test]
     fn railway_sqlite_must_sit_on_the_volume() {

@@ -56,6 +56,8 @@ enum Command {
     Stamp(migrate::stamp::StampCmd),
     /// Revert and re-apply the latest migration
     Redo(migrate::apply::RedoCmd),
+    /// Back up, drop everything and re-apply the whole history (local databases unless --force)
+    Reset(migrate::reset::ResetCmd),
     /// Lint the trees: names, pairs, lockstep, checksum files, down reverses up, destructive SQL, schema.rs
     Check(migrate::check::CheckCmd),
     /// Benchmarks against the peer tools, measured in the same run
@@ -83,6 +85,7 @@ impl Command {
             Command::Sql(_) => "sql",
             Command::Stamp(_) => "stamp",
             Command::Redo(_) => "redo",
+            Command::Reset(_) => "reset",
             Command::Check(_) => "check",
             Command::Bench(_) => "bench",
             Command::Consolidate(_) => "consolidate",
@@ -114,6 +117,7 @@ fn main() -> std::process::ExitCode {
             Command::Sql(cmd) => cmd.run(&sh, &mut ctx),
             Command::Stamp(cmd) => cmd.run(&sh, &mut ctx),
             Command::Redo(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Reset(cmd) => cmd.run(&sh, &mut ctx),
             Command::Check(cmd) => cmd.run(&sh, &mut ctx),
             Command::Bench(cmd) => cmd.run(&sh, &mut ctx),
             Command::Consolidate(cmd) => cmd.run(&sh, &mut ctx),

@@ -1,6 +1,7 @@
 //! `cargo xtask bench <which>`: benchmarks measured against the peer tool in the same run.
 //! Figures are medians of repeated runs; nothing here is a timed assertion.
 
+pub mod consolidate;
 pub mod migrate;
 
 use xshell::Shell;
@@ -17,12 +18,15 @@ pub struct Bench {
 pub enum BenchWhich {
     /// Fresh install of the migration chain: xtask apply vs the diesel CLI
     Migrate(migrate::BenchMigrate),
+    /// Consolidation time by chain length; fresh install from the baseline vs the chain
+    Consolidate(consolidate::BenchConsolidate),
 }
 
 impl Bench {
     pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         match &self.which {
             BenchWhich::Migrate(b) => b.run(sh, ctx),
+            BenchWhich::Consolidate(b) => b.run(sh, ctx),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod create;
 pub mod history;
 pub mod pgscratch;
+pub mod reset;
 pub mod sql;
 pub mod stamp;
 pub mod status;

@@ -395,3 +395,28 @@ fn check_passes_on_the_repository_and_catches_breakage() {
         "{problems}"
     );
 }
+
+#[test]
+fn reset_backs_up_first_and_refuses_remote_databases() {
+    for db in TestDb::each("reset_backs_up_first_and_refuses_remote_databases") {
+        let b = db.name();
+        let backups = tempfile::tempdir().unwrap();
+        ok(&db, None, &["apply"]);
+        use diesel::connection::SimpleConnection;
+        db.connect().batch_execute("INSERT INTO fund_info (fund_code, fund_name, currency) VALUES ('1', 'x', 'CNY')").unwrap();
+        let report = ok(&db, None, &["reset", "--backups-dir", backups.path().to_str().unwrap()]);
+        assert!(report["backup"].is_string(), "{b}: a backup id is reported");
+        assert_eq!(std::fs::read_dir(backups.path()).unwrap().count(), 1, "{b}: the backup exists");
+        assert_eq!(strings(&report["applied"]).len(), 19, "{b}");
+        assert_eq!(backend::api::count_all(&mut db.connect()).unwrap()["fund_info"], 0, "{b}: data gone, on purpose");
+        assert_eq!(backend::api::count_all(&mut db.connect()).unwrap()["system_config"], 3, "{b}: seeds back");
+    }
+    let remote = "postgres://someone:secret@db.example.invalid:5432/pf";
+    let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["--database-url", remote, "reset"])
+        .output()
+        .unwrap()
+        .into();
+    assert!(!run.ok && run.error().contains("not a local database") && run.error().contains("--force"), "{}", run.stderr);
+    assert!(!run.stderr.contains("secret"), "the password is never printed: {}", run.stderr);
+}
