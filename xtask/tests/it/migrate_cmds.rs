@@ -420,3 +420,19 @@ fn reset_backs_up_first_and_refuses_remote_databases() {
     assert!(!run.ok && run.error().contains("not a local database") && run.error().contains("--force"), "{}", run.stderr);
     assert!(!run.stderr.contains("secret"), "the password is never printed: {}", run.stderr);
 }
+
+#[test]
+fn github_actions_get_groups_and_a_step_summary() {
+    let db = TestDb::sqlite();
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    let run: Run = command(&db, None, &["apply"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary.path())
+        .output()
+        .unwrap()
+        .into();
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("::group::apply migrations") && run.stdout.contains("::endgroup::"), "{}", run.stdout);
+    let text = std::fs::read_to_string(summary.path()).unwrap();
+    assert!(text.contains("### cargo xtask apply: ok") && text.contains("| ✅ | apply migrations"), "{text}");
+}
