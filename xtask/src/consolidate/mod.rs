@@ -133,10 +133,16 @@ impl ConsolidateCmd {
             })?;
             ctx.report.set("files_backup", backup.display().to_string());
             pause_point("after-files-backup");
-            // 3. The data: row counts and content hashes to compare against at the end.
+            // 3. The data: a verified backup, and row counts and content hashes to compare
+            // against at the end.
             let digests = ctx.report.step(
-                "3. record the data: per-table row counts and content hashes",
+                "3. back up the data and record per-table row counts and content hashes",
                 |r| {
+                    let data = backend::backup::create(&target, &self.backups_dir)?;
+                    backend::backup::verify(&data.path, &target)
+                        .with_context(|| format!("the data backup {} does not verify", data.id))?;
+                    r.say(&format!("    data backup {} (verified)", data.id));
+                    std::fs::write(backup.join("data_backup.txt"), &data.id)?;
                     let d = contents::digests(&mut live)?;
                     r.say(&format!(
                         "    {} tables, {} rows",
