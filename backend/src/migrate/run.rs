@@ -79,11 +79,7 @@ impl Plan {
                 }
             ));
             for s in &step.statements {
-                let s = s.trim_end();
-                out.push_str(s);
-                if !s.ends_with(';') {
-                    out.push(';');
-                }
+                out.push_str(&terminated(s));
                 out.push('\n');
             }
         }
@@ -413,25 +409,57 @@ impl<'a> Migrator<'a> {
 }
 
 /// Runs the plan's steps (the lock and prologue are already in place). Each step is atomic.
+/// A statement (or a migration's whole SQL) ending in `;`. The `;` goes on its own line when
+/// the text ends in a `--` comment, which would otherwise swallow it.
+fn terminated(sql: &str) -> String {
+    let sql = sql.trim_end();
+    if sql.ends_with(';') {
+        sql.to_owned()
+    } else if sql.lines().last().is_some_and(|l| l.contains("--")) {
+        format!("{sql}\n;")
+    } else {
+        format!("{sql};")
+    }
+}
+
 fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateError> {
     let mut done = Vec::new();
     for step in &plan.steps {
-        for (i, sql) in step.statements.iter().enumerate() {
+        let wrapped = step.statements.first().is_some_and(|s| s == "BEGIN" || s.starts_with("SAVEPOINT"));
+        // A wrapped step goes to the server as one batch (one round trip); an unwrapped one
+        // statement by statement, since PostgreSQL runs a batch as one transaction block and
+        // a migration that opted out of transactions may need to run outside one.
+        let batches: Vec<String> = if wrapped {
+            vec![step.statements.iter().map(|s| terminated(s)).collect::<Vec<_>>().join("\n")]
+        } else {
+            step.statements.clone()
+        };
+        for sql in &batches {
             if let Err(e) = conn.batch_execute(sql) {
-                let undo = match plan.backend {
-                    Backend::Postgres => "ROLLBACK",
-                    Backend::Sqlite => "ROLLBACK TO pf_migration; RELEASE pf_migration",
-                };
-                if i > 0 {
+                if wrapped {
+                    let undo = match plan.backend {
+                        Backend::Postgres => "ROLLBACK",
+                        Backend::Sqlite => "ROLLBACK TO pf_migration; RELEASE pf_migration",
+                    };
                     let _ = conn.batch_execute(undo);
                 }
-                return Err(MigrateError::Failed {
-                    folder: step.folder.clone(),
-                    message: e.to_string(),
-                });
+                return Err(MigrateError::Failed { folder: step.folder.clone(), message: e.to_string() });
             }
         }
         done.push(step.folder.clone());
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminated;
+
+    #[test]
+    fn a_trailing_comment_never_swallows_the_terminator() {
+        assert_eq!(terminated("SELECT 1"), "SELECT 1;");
+        assert_eq!(terminated("SELECT 1;\n"), "SELECT 1;");
+        assert_eq!(terminated("CREATE TABLE t (id INT)\n-- done"), "CREATE TABLE t (id INT)\n-- done\n;");
+        assert_eq!(terminated("SELECT 1 -- why"), "SELECT 1 -- why\n;");
+    }
 }
