@@ -45,9 +45,11 @@ RUN cargo build --release -p backend --locked \
 ############################################################ runtime
 FROM debian:bookworm-slim AS runtime
 # ca-certificates: TLS to a managed PostgreSQL; libpq5: the only shared library the binary
-# needs beyond glibc (checked with readelf by backend/tests/it/deploy.rs).
+# needs beyond glibc (checked with readelf by backend/tests/it/deploy.rs); postgresql-client:
+# pg_dump/pg_restore/psql for `backend backup`/`restore` and the admin backup endpoint on a
+# PostgreSQL deployment (they refuse a server newer than the client: keep the majors in step).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates libpq5 \
+    && apt-get install -y --no-install-recommends ca-certificates libpq5 postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed non-root user; the data folder belongs to it. (Railway mounts volumes owned by root:

@@ -2,6 +2,7 @@
 //! that `xtask` shares. See ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod decimal;

@@ -1,4 +1,5 @@
-//! The `backend` binary: `serve` runs the service; `migrate` applies pending migrations.
+//! The `backend` binary: `serve` runs the service; `migrate` applies pending migrations;
+//! `backup`, `restore`, `export`, `import`, `transfer`, `integrity` keep the data safe.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -35,6 +36,9 @@ enum Command {
         #[arg(long)]
         if_postgres: bool,
     },
+    /// Data safety: backup, restore, export, import, transfer, integrity.
+    #[command(flatten)]
+    Data(backend::backup::cli::DataCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -82,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 applied.len()
             );
         }
+        Command::Data(command) => backend::backup::cli::run(&command, &target)?,
     }
     Ok(())
 }

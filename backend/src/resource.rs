@@ -35,7 +35,7 @@ impl Default for ListFilter {
 }
 
 /// A table served over the API. Implemented by [`resource!`]; see `models`.
-pub trait Resource: Serialize + Send + Sized + 'static {
+pub trait Resource: Serialize + DeserializeOwned + Send + Sized + 'static {
     /// What clients send to create or replace a row: every column but the server-set ones.
     type Input: DeserializeOwned + Serialize + Send + 'static;
     const TABLE: &'static str;
@@ -52,6 +52,117 @@ pub trait Resource: Serialize + Send + Sized + 'static {
     fn update(conn: &mut DbConnection, id: i64, input: &Self::Input) -> QueryResult<Self>;
     /// Number of rows deleted (0 or 1).
     fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize>;
+
+    /// Up to `limit` rows with an id above `after_id`, in id order: a keyset page, so reading a
+    /// whole table costs memory for one page only (backups, export, content hashes).
+    fn page_after(conn: &mut DbConnection, after_id: i64, limit: i64) -> QueryResult<Vec<Self>>;
+    /// Inserts whole rows as they are (ids and timestamps kept, `None` stored as NULL, never
+    /// as a column default): how an export is imported.
+    fn insert_rows(conn: &mut DbConnection, rows: &[Self]) -> QueryResult<usize>;
+    /// The row's id.
+    fn id(&self) -> i64;
+    /// Appends the row as one canonical line (a JSON array of its columns in declaration order,
+    /// timestamps at microsecond precision) that is the same on both backends; the content hash
+    /// of a table is the SHA-256 of its lines in id order.
+    fn write_canonical(&self, out: &mut String);
+}
+
+/// A column value written the same way whichever backend it was read from.
+pub trait Canonical {
+    fn write_canonical(&self, out: &mut String);
+}
+
+impl Canonical for i32 {
+    fn write_canonical(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Canonical for i64 {
+    fn write_canonical(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Canonical for bool {
+    fn write_canonical(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl Canonical for String {
+    fn write_canonical(&self, out: &mut String) {
+        // JSON string syntax: unambiguous whatever the text holds (fast path: nothing to escape).
+        if self.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            out.push_str(&serde_json::Value::from(self.as_str()).to_string());
+        } else {
+            out.push('"');
+            out.push_str(self);
+            out.push('"');
+        }
+    }
+}
+
+impl Canonical for Decimal {
+    fn write_canonical(&self, out: &mut String) {
+        out.push('"');
+        out.push_str(&self.to_canonical());
+        out.push('"');
+    }
+}
+
+impl Canonical for NaiveDate {
+    fn write_canonical(&self, out: &mut String) {
+        use chrono::Datelike;
+        use std::fmt::Write;
+        if (0..=9999).contains(&self.year()) {
+            let _ = write!(
+                out,
+                "\"{:04}-{:02}-{:02}\"",
+                self.year(),
+                self.month(),
+                self.day()
+            );
+        } else {
+            let _ = write!(out, "\"{}\"", self.format("%Y-%m-%d"));
+        }
+    }
+}
+
+impl Canonical for NaiveDateTime {
+    /// Microseconds, PostgreSQL's precision (digits beyond it are dropped, as diesel drops them
+    /// when it writes to PostgreSQL), so a SQLite value and its PostgreSQL copy agree.
+    fn write_canonical(&self, out: &mut String) {
+        use chrono::{Datelike, Timelike};
+        use std::fmt::Write;
+        // The same text as the format `%Y-%m-%dT%H:%M:%S%.6f`, without parsing it per value.
+        if (0..=9999).contains(&self.year()) && self.nanosecond() < 1_000_000_000 {
+            let _ = write!(
+                out,
+                "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}\"",
+                self.year(),
+                self.month(),
+                self.day(),
+                self.hour(),
+                self.minute(),
+                self.second(),
+                self.nanosecond() / 1000
+            );
+        } else {
+            let _ = write!(out, "\"{}\"", self.format("%Y-%m-%dT%H:%M:%S%.6f"));
+        }
+    }
+}
+
+impl<T: Canonical> Canonical for Option<T> {
+    fn write_canonical(&self, out: &mut String) {
+        match self {
+            Some(v) => v.write_canonical(out),
+            None => out.push_str("null"),
+        }
+    }
 }
 
 /// Walks every resource; how the router, the OpenAPI document and `/health/data` see them all.
@@ -142,8 +253,9 @@ macro_rules! resource {
         fields { $($field:ident: $ty:ty),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
-        #[diesel(table_name = crate::schema::$table)]
+        #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, diesel::Insertable, serde::Serialize, serde::Deserialize)]
+        #[diesel(table_name = crate::schema::$table, treat_none_as_default_value = false)]
+        #[serde(deny_unknown_fields)]
         pub struct $Row {
             pub id: i64,
             $(pub $field: $ty,)+
@@ -247,7 +359,89 @@ macro_rules! resource {
                 use diesel::prelude::*;
                 diesel::delete(t::$table.find(id)).execute(conn)
             }
+
+            fn page_after(
+                conn: &mut crate::db::DbConnection,
+                after_id: i64,
+                limit: i64,
+            ) -> diesel::QueryResult<Vec<Self>> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                t::$table
+                    .filter(t::id.gt(after_id))
+                    .select(Self::as_select())
+                    .order(t::id.asc())
+                    .limit(limit)
+                    .load(conn)
+            }
+
+            fn insert_rows(conn: &mut crate::db::DbConnection, rows: &[Self]) -> diesel::QueryResult<usize> {
+                use crate::schema::$table::dsl as t;
+                use diesel::prelude::*;
+                // Multi-row VALUES: diesel's MultiBackend has no batch insert, each backend has.
+                match conn {
+                    crate::db::DbConnection::Pg(c) => diesel::insert_into(t::$table).values(rows).execute(c),
+                    crate::db::DbConnection::Sqlite(c) => diesel::insert_into(t::$table).values(rows).execute(c),
+                }
+            }
+
+            fn id(&self) -> i64 {
+                self.id
+            }
+
+            fn write_canonical(&self, out: &mut String) {
+                use crate::resource::Canonical;
+                out.push('[');
+                self.id.write_canonical(out);
+                $(out.push(','); self.$field.write_canonical(out);)+
+                out.push(',');
+                self.created_at.write_canonical(out);
+                out.push(',');
+                self.updated_at.write_canonical(out);
+                out.push_str("]\n");
+            }
         }
     };
 }
 pub(crate) use resource;
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::Canonical;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn text<T: Canonical>(v: &T) -> String {
+        let mut out = String::new();
+        v.write_canonical(&mut out);
+        out
+    }
+
+    #[test]
+    fn fast_paths_write_what_the_formats_write() {
+        for s in [
+            "plain",
+            "with \"quote\"",
+            "back\\slash",
+            "tab\there",
+            "ünïcødé 中文 🚀",
+            "",
+        ] {
+            assert_eq!(text(&s.to_owned()), serde_json::Value::from(s).to_string());
+        }
+        let t: NaiveDateTime = "2025-01-31T16:30:05.123456789".parse().unwrap();
+        assert_eq!(
+            text(&t),
+            format!("\"{}\"", t.format("%Y-%m-%dT%H:%M:%S%.6f"))
+        );
+        assert_eq!(text(&t), "\"2025-01-31T16:30:05.123456\"");
+        let whole: NaiveDateTime = "0999-03-04T05:06:07".parse().unwrap();
+        assert_eq!(
+            text(&whole),
+            format!("\"{}\"", whole.format("%Y-%m-%dT%H:%M:%S%.6f"))
+        );
+        let d = NaiveDate::from_ymd_opt(33, 2, 3).unwrap();
+        assert_eq!(text(&d), format!("\"{}\"", d.format("%Y-%m-%d")));
+        assert_eq!(text(&Some(5i64)), "5");
+        assert_eq!(text(&None::<String>), "null");
+    }
+}

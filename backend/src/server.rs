@@ -27,6 +27,8 @@ pub enum ServeError {
     Task(String),
     #[error(transparent)]
     Guard(#[from] crate::guard::GuardError),
+    #[error(transparent)]
+    Admin(#[from] crate::api::admin::AdminConfigError),
 }
 
 /// Which process answers: lets a deploy check tell the new deployment from the old one.
@@ -67,6 +69,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     instance();
+    let admin = crate::api::admin::AdminToken::from_env(&auth)?;
     // Before anything touches the database: no SQLite on ephemeral storage on Railway, no
     // empty database created where a marker says data used to be.
     crate::guard::check(&target)?;
@@ -92,7 +95,7 @@ pub async fn run(
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "listening");
-    let app = api::router(AppState::new(pool.clone(), target.clone(), auth));
+    let app = api::router(AppState::new(pool.clone(), target.clone(), auth).with_admin(admin));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

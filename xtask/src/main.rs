@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's playbooks. This file only parses and dispatches; each command
 //! lives in its own module as a struct with `run(&self, sh, ctx)`.
 
+mod backup;
 mod bench;
 mod ci;
 mod consolidate;
@@ -70,6 +71,20 @@ enum Command {
     Rollback(consolidate::RollbackCmd),
     /// After a deploy: /health/data counts did not drop (--save before, --before after).
     VerifyDeploy(verify_deploy::VerifyDeploy),
+    /// Back up the database (or --remote: the running service) and verify it; backup list | verify | prune
+    Backup(backup::BackupCmd),
+    /// Restore a backup: verified, refused if newer than the code, current state backed up, swapped atomically
+    Restore(backup::RestoreCmd),
+    /// Every row as JSON Lines per table plus a manifest (streaming)
+    Export(backup::ExportCmd),
+    /// Load an export into an empty migrated database, in one transaction
+    Import(backup::ImportCmd),
+    /// Copy every row to another database (e.g. SQLite to PostgreSQL) and compare counts and hashes
+    Transfer(backup::TransferCmd),
+    /// Engine checks, foreign keys, orphans, per-table counts, newest asset snapshot; fails on problems
+    Integrity(backup::IntegrityCmd),
+    /// The CI step before a deploy: backup (--remote URL for the running service), verify, migration check
+    PreDeploy(backup::PreDeployCmd),
 }
 
 impl Command {
@@ -92,6 +107,13 @@ impl Command {
             Command::Verify(_) => "verify",
             Command::Rollback(_) => "rollback",
             Command::VerifyDeploy(_) => "verify-deploy",
+            Command::Backup(_) => "backup",
+            Command::Restore(_) => "restore",
+            Command::Export(_) => "export",
+            Command::Import(_) => "import",
+            Command::Transfer(_) => "transfer",
+            Command::Integrity(_) => "integrity",
+            Command::PreDeploy(_) => "pre-deploy",
         }
     }
 }
@@ -124,6 +146,13 @@ fn main() -> std::process::ExitCode {
             Command::Verify(cmd) => cmd.run(&sh, &mut ctx),
             Command::Rollback(cmd) => cmd.run(&sh, &mut ctx),
             Command::VerifyDeploy(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Backup(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Restore(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Export(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Import(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Transfer(cmd) => cmd.run(&sh, &mut ctx),
+            Command::Integrity(cmd) => cmd.run(&sh, &mut ctx),
+            Command::PreDeploy(cmd) => cmd.run(&sh, &mut ctx),
         }
     });
     let failed = outcome.as_ref().err().map(|e| format!("{e:#}"));

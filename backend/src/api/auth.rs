@@ -63,6 +63,9 @@ pub async fn require_token(
     req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
+    if req.uri().path().starts_with(super::admin::PREFIX) {
+        return super::admin::require_admin(&state, req, next).await;
+    }
     if matches!(*state.auth, Auth::Disabled) || req.uri().path() == PUBLIC_PATH {
         return Ok(next.run(req).await);
     }

@@ -44,10 +44,13 @@ pub struct DataHealth {
     pub migrations: migrations::MigrationStatus,
     /// Which process answered (start time, deployment id): deploy checks compare it.
     pub instance: &'static crate::server::Instance,
+    /// The newest backup verified from this service's backups folder (id and times), if any.
+    pub last_verified_backup: Option<crate::backup::VerifiedRecord>,
 }
 
 pub async fn data(State(state): State<AppState>) -> Result<Json<DataHealth>, AppError> {
     let target = state.target.clone();
+    let admin = state.admin.clone();
     let report = state
         .with_conn(move |conn| {
             let tables = count_all(conn)?;
@@ -65,6 +68,9 @@ pub async fn data(State(state): State<AppState>) -> Result<Json<DataHealth>, App
                 has_data,
                 migrations,
                 instance: crate::server::instance(),
+                last_verified_backup: crate::backup::store::last_verified(
+                    &admin.backups_dir(&target),
+                ),
             })
         })
         .await?;

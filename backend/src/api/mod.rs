@@ -1,5 +1,6 @@
 //! The HTTP API: one router built from the resource list, bearer auth, JSON errors.
 
+pub mod admin;
 mod auth;
 mod crud;
 mod error;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub pool: Pool,
     pub target: Arc<DatabaseTarget>,
     pub auth: Arc<Auth>,
+    /// `ADMIN_TOKEN` for `/api/v1/admin/*` (disabled unless set with [`Self::with_admin`]).
+    pub admin: Arc<admin::AdminToken>,
 }
 
 impl AppState {
@@ -40,7 +43,14 @@ impl AppState {
             pool,
             target: Arc::new(target),
             auth: Arc::new(auth),
+            admin: Arc::default(),
         }
+    }
+
+    /// Enables the admin endpoints with this token.
+    pub fn with_admin(mut self, admin: admin::AdminToken) -> Self {
+        self.admin = Arc::new(admin);
+        self
     }
 
     /// Runs blocking diesel work on the blocking pool with a pooled connection.
@@ -74,6 +84,7 @@ pub fn router(state: AppState) -> Router {
 
     resources
         .0
+        .merge(admin::routes())
         .route("/health", get(health::health))
         .route("/health/data", get(health::data))
         .route("/openapi.json", get(openapi::serve))

@@ -71,6 +71,20 @@ impl Builder {
             "/openapi.json".into(),
             json!({"get": {"summary": "this document", "responses": {"200": ok("OpenAPI document", json!({"type": "object"}))}}}),
         );
+        // Admin-only: `Authorization: Bearer <ADMIN_TOKEN>` (the API token gets 403).
+        let tar = |description: &str| json!({"description": description, "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}}});
+        self.paths.insert(
+            "/api/v1/admin/backup".into(),
+            json!({"get": {"summary": "ADMIN_TOKEN only: a verified backup (manifest.json, then the snapshot) as a ustar archive",
+                "responses": {"200": tar("the backup; header x-backup-id names it"), "401": error_ref(), "403": error_ref(), "503": error_ref()}}}),
+        );
+        self.paths.insert(
+            "/api/v1/admin/restore".into(),
+            json!({"post": {"summary": "ADMIN_TOKEN only: restore a backup archive (verified, safety backup first, one transaction)",
+                "requestBody": {"required": true, "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": ok("what was restored, and the safety backup's id", json!({"type": "object"})),
+                    "401": error_ref(), "403": error_ref(), "422": error_ref()}}}),
+        );
     }
 }
 

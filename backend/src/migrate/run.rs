@@ -425,12 +425,20 @@ fn terminated(sql: &str) -> String {
 fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateError> {
     let mut done = Vec::new();
     for step in &plan.steps {
-        let wrapped = step.statements.first().is_some_and(|s| s == "BEGIN" || s.starts_with("SAVEPOINT"));
+        let wrapped = step
+            .statements
+            .first()
+            .is_some_and(|s| s == "BEGIN" || s.starts_with("SAVEPOINT"));
         // A wrapped step goes to the server as one batch (one round trip); an unwrapped one
         // statement by statement, since PostgreSQL runs a batch as one transaction block and
         // a migration that opted out of transactions may need to run outside one.
         let batches: Vec<String> = if wrapped {
-            vec![step.statements.iter().map(|s| terminated(s)).collect::<Vec<_>>().join("\n")]
+            vec![step
+                .statements
+                .iter()
+                .map(|s| terminated(s))
+                .collect::<Vec<_>>()
+                .join("\n")]
         } else {
             step.statements.clone()
         };
@@ -443,7 +451,10 @@ fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateE
                     };
                     let _ = conn.batch_execute(undo);
                 }
-                return Err(MigrateError::Failed { folder: step.folder.clone(), message: e.to_string() });
+                return Err(MigrateError::Failed {
+                    folder: step.folder.clone(),
+                    message: e.to_string(),
+                });
             }
         }
         done.push(step.folder.clone());
@@ -459,7 +470,10 @@ mod tests {
     fn a_trailing_comment_never_swallows_the_terminator() {
         assert_eq!(terminated("SELECT 1"), "SELECT 1;");
         assert_eq!(terminated("SELECT 1;\n"), "SELECT 1;");
-        assert_eq!(terminated("CREATE TABLE t (id INT)\n-- done"), "CREATE TABLE t (id INT)\n-- done\n;");
+        assert_eq!(
+            terminated("CREATE TABLE t (id INT)\n-- done"),
+            "CREATE TABLE t (id INT)\n-- done\n;"
+        );
         assert_eq!(terminated("SELECT 1 -- why"), "SELECT 1 -- why\n;");
     }
 }

@@ -188,7 +188,7 @@ fn dockerfile_builds_and_runs_the_workspace_binary() {
     // copied from the build stage, a non-root user, the data folder, PORT and CMD.
     assert_eq!(runtime[0].args, "debian:bookworm-slim AS runtime");
     let runs = args_of(runtime, "RUN").join("\n");
-    for package in ["ca-certificates", "libpq5"] {
+    for package in ["ca-certificates", "libpq5", "postgresql-client"] {
         assert!(runs.contains(package), "runtime installs {package}: {runs}");
     }
     assert!(args_of(runtime, "COPY")

@@ -4,6 +4,10 @@
 
 mod api_crud;
 mod api_errors;
+mod backup_logical;
+mod backup_remote;
+mod backup_snapshot;
+mod backup_util;
 mod binary;
 mod deploy;
 mod drill;

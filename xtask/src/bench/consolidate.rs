@@ -28,7 +28,9 @@ pub struct BenchConsolidate {
 fn generate(root: &Path, n: usize) -> anyhow::Result<()> {
     for tree in ["sqlite", "postgres"] {
         for i in 1..=n {
-            let folder = root.join(tree).join(format!("2020-01-01-{:06}_generated_step_{i}", i));
+            let folder = root
+                .join(tree)
+                .join(format!("2020-01-01-{:06}_generated_step_{i}", i));
             std::fs::create_dir_all(&folder)?;
             let (up, down) = match i % 4 {
                 1 => (format!("CREATE TABLE t{i} (id BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, note TEXT);"), format!("DROP TABLE t{i};")),
@@ -46,7 +48,9 @@ fn generate(root: &Path, n: usize) -> anyhow::Result<()> {
 fn copy_repo_trees(root: &Path, to: &Path) -> anyhow::Result<()> {
     for tree in ["sqlite", "postgres"] {
         for entry in walk(&root.join(tree))? {
-            let dest = to.join(tree).join(entry.strip_prefix(root.join(tree)).expect("inside"));
+            let dest = to
+                .join(tree)
+                .join(entry.strip_prefix(root.join(tree)).expect("inside"));
             std::fs::create_dir_all(dest.parent().expect("parent"))?;
             std::fs::copy(&entry, &dest)?;
         }
@@ -70,18 +74,27 @@ fn walk(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
 impl BenchConsolidate {
     pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         anyhow::ensure!(self.runs > 0, "--runs must be at least 1");
-        let server = pgscratch::server_url(ctx, self.pg_url.as_deref())
-            .context("consolidation needs a PostgreSQL server: pass --pg-url or set TEST_DATABASE_URL")?;
+        let server = pgscratch::server_url(ctx, self.pg_url.as_deref()).context(
+            "consolidation needs a PostgreSQL server: pass --pg-url or set TEST_DATABASE_URL",
+        )?;
         let xtask = std::env::current_exe()?;
         let mut chains: Vec<(String, Option<usize>)> = vec![("repository (19)".into(), None)];
-        chains.extend(self.sizes.iter().map(|n| (format!("generated ({n})"), Some(*n))));
+        chains.extend(
+            self.sizes
+                .iter()
+                .map(|n| (format!("generated ({n})"), Some(*n))),
+        );
         let mut results = Vec::new();
         for (label, size) in chains {
             for backend in ["sqlite", "postgres"] {
-                let (mut consolidate, mut chain_install, mut baseline_install) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut consolidate, mut chain_install, mut baseline_install) =
+                    (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..self.runs {
                     let work = tempfile::tempdir()?;
-                    let (original, consolidated) = (work.path().join("original"), work.path().join("consolidated"));
+                    let (original, consolidated) = (
+                        work.path().join("original"),
+                        work.path().join("consolidated"),
+                    );
                     match size {
                         Some(n) => {
                             generate(&original, n)?;
@@ -113,24 +126,40 @@ impl BenchConsolidate {
                             _ => (work.path().join(name).display().to_string(), None),
                         })
                     };
-                    let time = |root: &Path, url: &str, args: &[&str]| -> anyhow::Result<Duration> {
-                        let started = Instant::now();
-                        cmd!(sh, "{xtask} --database-url {url} --migrations-root {root} {args...}")
+                    let time =
+                        |root: &Path, url: &str, args: &[&str]| -> anyhow::Result<Duration> {
+                            let started = Instant::now();
+                            cmd!(
+                                sh,
+                                "{xtask} --database-url {url} --migrations-root {root} {args...}"
+                            )
                             .env("TEST_DATABASE_URL", &server)
                             .quiet()
                             .ignore_stdout()
                             .run()?;
-                        Ok(started.elapsed())
-                    };
+                            Ok(started.elapsed())
+                        };
                     let (live, _live_db) = fresh("live.db")?;
                     chain_install.push(time(&original, &live, &["apply"])?);
                     let backups = work.path().join("backups");
-                    consolidate.push(time(&consolidated, &live, &["consolidate", "--backups-dir", backups.to_str().unwrap_or("backups")])?);
+                    consolidate.push(time(
+                        &consolidated,
+                        &live,
+                        &[
+                            "consolidate",
+                            "--backups-dir",
+                            backups.to_str().unwrap_or("backups"),
+                        ],
+                    )?);
                     let (fresh_url, _fresh_db) = fresh("fresh.db")?;
                     baseline_install.push(time(&consolidated, &fresh_url, &["apply"])?);
                 }
                 let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                let (c, ci, bi) = (median(consolidate), median(chain_install), median(baseline_install));
+                let (c, ci, bi) = (
+                    median(consolidate),
+                    median(chain_install),
+                    median(baseline_install),
+                );
                 ctx.report.say(&format!(
                     "    {label:<18} live {backend:<8}: consolidate {:>8.0} ms; fresh install chain {:>7.0} ms vs baseline {:>6.0} ms ({:.1}x faster)",
                     ms(c),

@@ -18,19 +18,11 @@ use xshell::Shell;
 use crate::migrate::pgscratch;
 use crate::Ctx;
 
-/// Test-only: with `PF_TEST_PAUSE_AT=<name>` the process announces it reached `<name>` by
-/// creating `$PF_TEST_PAUSE_DIR/<name>` and waits there to be killed, so tests can SIGKILL it
-/// at a known step without sleeping.
+/// Test-only pause points (`after-files-backup`, `after-squash`, `before-exchange`,
+/// `after-exchange`, `after-stamp`) so tests can SIGKILL consolidation at a known step; see
+/// `backend::backup::testhook`. Unset, they do nothing.
 pub fn pause_point(name: &str) {
-    if std::env::var("PF_TEST_PAUSE_AT").as_deref() != Ok(name) {
-        return;
-    }
-    if let Ok(dir) = std::env::var("PF_TEST_PAUSE_DIR") {
-        let _ = std::fs::write(Path::new(&dir).join(name), b"");
-    }
-    loop {
-        std::thread::park();
-    }
+    backend::backup::testhook::pause(name);
 }
 
 #[derive(clap::Args)]

@@ -24,7 +24,14 @@ pub fn is_local(target: &DatabaseTarget) -> bool {
     match target {
         DatabaseTarget::Sqlite { .. } => true,
         DatabaseTarget::Postgres { url } => match url::Url::parse(url) {
-            Ok(u) => matches!(u.host_str(), None | Some("") | Some("localhost") | Some("127.0.0.1") | Some("[::1]") | Some("::1")),
+            Ok(u) => matches!(
+                u.host_str(),
+                None | Some("")
+                    | Some("localhost")
+                    | Some("127.0.0.1")
+                    | Some("[::1]")
+                    | Some("::1")
+            ),
             Err(_) => false,
         },
     }
@@ -41,20 +48,34 @@ impl ResetCmd {
         let set = super::tree(ctx, &target)?;
         let exists = target.sqlite_path().is_none_or(|p| p.exists());
         if exists {
-            let backup = ctx.report.step("back up the database first", |_| Ok(backend::backup::create(&target, &self.backups_dir)?))?;
-            ctx.report.say(&format!("    backup {} at {}", backup.id, backup.path.display()));
+            let backup = ctx.report.step("back up the database first", |_| {
+                Ok(backend::backup::create(&target, &self.backups_dir)?)
+            })?;
+            ctx.report.say(&format!(
+                "    backup {} at {}",
+                backup.id,
+                backup.path.display()
+            ));
             ctx.report.set("backup", &backup.id);
         } else {
-            ctx.report.say("    the database file does not exist yet: nothing to back up");
+            ctx.report
+                .say("    the database file does not exist yet: nothing to back up");
         }
         let mut conn = super::connect(ctx, &target)?;
-        let dropped = ctx.report.step("drop every table and view", |_| Ok(wipe::drop_everything(&mut conn)?))?;
-        let applied = ctx.report.step("apply the whole history", |_| Ok(Migrator::new(&set, "xtask reset").apply(&mut conn, &Target::Head)?))?;
+        let dropped = ctx.report.step("drop every table and view", |_| {
+            Ok(wipe::drop_everything(&mut conn)?)
+        })?;
+        let applied = ctx.report.step("apply the whole history", |_| {
+            Ok(Migrator::new(&set, "xtask reset").apply(&mut conn, &Target::Head)?)
+        })?;
         // The database is empty on purpose now: the data-loss marker must not refuse it.
         if let Some(path) = target.sqlite_path() {
             let _ = std::fs::remove_file(backend::guard::marker_path(path));
         }
-        ctx.report.say(&format!("    dropped {dropped} objects, applied {} migrations", applied.len()));
+        ctx.report.say(&format!(
+            "    dropped {dropped} objects, applied {} migrations",
+            applied.len()
+        ));
         ctx.report.set("applied", &applied);
         Ok(())
     }

@@ -411,13 +411,13 @@ fn a_kill_at_any_step_leaves_old_or_new_never_a_mix() {
                 ],
             )
             .env("PF_TEST_PAUSE_AT", step)
-            .env("PF_TEST_PAUSE_DIR", pause.path())
+            .env("PF_TEST_PAUSE_FILE", pause.path().join("go"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
             let started = Instant::now();
-            while !pause.path().join(step).exists() {
+            while !pause.path().join("go.reached").exists() {
                 assert!(started.elapsed() < DEADLINE, "{b}: never reached {step}");
                 assert!(
                     child.try_wait().unwrap().is_none(),

@@ -1,6 +1,7 @@
 //! `cargo xtask` as users run it: the built binary against fresh SQLite files and, with
 //! TEST_DATABASE_URL, fresh PostgreSQL databases.
 
+mod backup_cmds;
 mod consolidate;
 mod migrate_cmds;
 mod migrate_lock;

@@ -403,13 +403,33 @@ fn reset_backs_up_first_and_refuses_remote_databases() {
         let backups = tempfile::tempdir().unwrap();
         ok(&db, None, &["apply"]);
         use diesel::connection::SimpleConnection;
-        db.connect().batch_execute("INSERT INTO fund_info (fund_code, fund_name, currency) VALUES ('1', 'x', 'CNY')").unwrap();
-        let report = ok(&db, None, &["reset", "--backups-dir", backups.path().to_str().unwrap()]);
+        db.connect()
+            .batch_execute(
+                "INSERT INTO fund_info (fund_code, fund_name, currency) VALUES ('1', 'x', 'CNY')",
+            )
+            .unwrap();
+        let report = ok(
+            &db,
+            None,
+            &["reset", "--backups-dir", backups.path().to_str().unwrap()],
+        );
         assert!(report["backup"].is_string(), "{b}: a backup id is reported");
-        assert_eq!(std::fs::read_dir(backups.path()).unwrap().count(), 1, "{b}: the backup exists");
+        assert_eq!(
+            std::fs::read_dir(backups.path()).unwrap().count(),
+            1,
+            "{b}: the backup exists"
+        );
         assert_eq!(strings(&report["applied"]).len(), 19, "{b}");
-        assert_eq!(backend::api::count_all(&mut db.connect()).unwrap()["fund_info"], 0, "{b}: data gone, on purpose");
-        assert_eq!(backend::api::count_all(&mut db.connect()).unwrap()["system_config"], 3, "{b}: seeds back");
+        assert_eq!(
+            backend::api::count_all(&mut db.connect()).unwrap()["fund_info"],
+            0,
+            "{b}: data gone, on purpose"
+        );
+        assert_eq!(
+            backend::api::count_all(&mut db.connect()).unwrap()["system_config"],
+            3,
+            "{b}: seeds back"
+        );
     }
     let remote = "postgres://someone:secret@db.example.invalid:5432/pf";
     let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -417,8 +437,16 @@ fn reset_backs_up_first_and_refuses_remote_databases() {
         .output()
         .unwrap()
         .into();
-    assert!(!run.ok && run.error().contains("not a local database") && run.error().contains("--force"), "{}", run.stderr);
-    assert!(!run.stderr.contains("secret"), "the password is never printed: {}", run.stderr);
+    assert!(
+        !run.ok && run.error().contains("not a local database") && run.error().contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("secret"),
+        "the password is never printed: {}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -432,7 +460,14 @@ fn github_actions_get_groups_and_a_step_summary() {
         .unwrap()
         .into();
     assert!(run.ok, "{}", run.stderr);
-    assert!(run.stdout.contains("::group::apply migrations") && run.stdout.contains("::endgroup::"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("::group::apply migrations") && run.stdout.contains("::endgroup::"),
+        "{}",
+        run.stdout
+    );
     let text = std::fs::read_to_string(summary.path()).unwrap();
-    assert!(text.contains("### cargo xtask apply: ok") && text.contains("| ✅ | apply migrations"), "{text}");
+    assert!(
+        text.contains("### cargo xtask apply: ok") && text.contains("| ✅ | apply migrations"),
+        "{text}"
+    );
 }

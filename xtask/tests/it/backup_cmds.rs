@@ -1,0 +1,302 @@
+//! The data-safety commands of `cargo xtask` on both backends: backup, list, verify, prune,
+//! restore, export/import, integrity, pre-deploy, and the remote backup and restore through a
+//! service's admin endpoints.
+
+use std::path::Path;
+
+use backend::api::admin::AdminToken;
+use backend::api::{AppState, Auth};
+use backend::models::{NewSystemConfig, SystemConfig};
+use backend::resource::Resource;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const API: &str = "api-token-0123456789abcdef";
+const ADMIN: &str = "admin-token-fedcba9876543210";
+
+fn add_rows(db: &TestDb, prefix: &str, n: usize) {
+    let mut conn = db.connect();
+    for i in 0..n {
+        SystemConfig::create(
+            &mut conn,
+            &NewSystemConfig {
+                config_key: format!("{prefix} {i} — ünïcødé"),
+                config_value: format!("{}", i as f64 / 7.0),
+                description: (i % 2 == 0).then(|| "注释".to_owned()),
+            },
+        )
+        .unwrap();
+    }
+}
+
+fn digests(db: &TestDb) -> Value {
+    let mut conn = db.connect();
+    serde_json::to_value(backend::backup::hash::digests(&mut conn).unwrap()).unwrap()
+}
+
+fn dir_args<'a>(dir: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["--backups-dir", dir.to_str().unwrap()]);
+    all
+}
+
+#[test]
+fn backup_list_verify_restore_and_prune() {
+    for db in TestDb::each("xtask_backup_list_verify_restore_prune") {
+        let b = db.name();
+        drop(db.migrated());
+        add_rows(&db, "first", 5);
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("backups");
+        let first = ok(&db, None, &dir_args(&dir, &["backup"]));
+        let id = first["backup"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            first["verify"]["rows"],
+            json!(8),
+            "{b}: 3 seeded + 5: {first}"
+        );
+        assert_eq!(
+            first["steps"].as_array().unwrap().len(),
+            2,
+            "{b}: backup, verify"
+        );
+        let at_first = digests(&db);
+
+        add_rows(&db, "second", 3);
+        ok(&db, None, &dir_args(&dir, &["backup", "--no-verify"]));
+        let listed = ok(&db, None, &dir_args(&dir, &["backup", "list"]));
+        let backups = listed["backups"].as_array().unwrap();
+        assert_eq!(backups.len(), 2, "{b}: {listed}");
+        assert!(
+            backups[0]["verified"].is_object() && backups[1]["verified"].is_null(),
+            "{b}: {listed}"
+        );
+        let verified = ok(&db, None, &dir_args(&dir, &["backup", "verify", "latest"]));
+        assert_eq!(verified["verify"]["rows"], json!(11), "{b}");
+
+        let restored = ok(&db, None, &dir_args(&dir, &["restore", &id]));
+        assert_eq!(restored["restore"]["restored"], json!(id), "{b}");
+        assert!(
+            restored["restore"]["safety_backup"].is_string(),
+            "{b}: {restored}"
+        );
+        assert_eq!(digests(&db), at_first, "{b}: back to the first backup");
+
+        assert!(fails(&db, None, &dir_args(&dir, &["backup", "prune"])).contains("keeps no backup"));
+        let dry = ok(
+            &db,
+            None,
+            &dir_args(&dir, &["backup", "prune", "--keep-last", "1", "--dry-run"]),
+        );
+        assert_eq!(
+            dry["prune"]["removed"].as_array().unwrap().len(),
+            2,
+            "{b}: {dry}"
+        );
+        assert_eq!(
+            ok(&db, None, &dir_args(&dir, &["backup", "list"]))["backups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        ok(
+            &db,
+            None,
+            &dir_args(&dir, &["backup", "prune", "--keep-last", "1"]),
+        );
+        let left = ok(&db, None, &dir_args(&dir, &["backup", "list"]));
+        assert_eq!(left["backups"].as_array().unwrap().len(), 1, "{b}: {left}");
+        assert!(
+            left["backups"][0]["note"]
+                .as_str()
+                .unwrap()
+                .contains("safety backup"),
+            "{b}: the newest is kept"
+        );
+
+        let err = fails(&db, None, &dir_args(&dir, &["restore", "missing"]));
+        assert!(
+            err.contains("no backup `missing`") && err.contains("backup list"),
+            "{b}: {err}"
+        );
+    }
+}
+
+#[test]
+fn export_import_and_integrity() {
+    for db in TestDb::each("xtask_export_import_integrity") {
+        let b = db.name();
+        drop(db.migrated());
+        add_rows(&db, "row", 7);
+        let work = tempfile::tempdir().unwrap();
+        let folder = work.path().join("export");
+        let exported = ok(&db, None, &["export", folder.to_str().unwrap()]);
+        assert_eq!(
+            exported["export"]["tables"]["system_config"]["rows"],
+            json!(10),
+            "{b}"
+        );
+        let dest = if b == "sqlite" {
+            TestDb::sqlite()
+        } else {
+            TestDb::postgres("xtask_export_import_integrity").unwrap()
+        };
+        ok(&dest, None, &["apply"]);
+        let imported = ok(&dest, None, &["import", folder.to_str().unwrap()]);
+        assert_eq!(imported["import"]["rows"], json!(10), "{b}: {imported}");
+        assert_eq!(digests(&dest), digests(&db), "{b}");
+        let integrity = ok(&dest, None, &["integrity"]);
+        assert_eq!(
+            integrity["integrity"]["ok"],
+            json!(true),
+            "{b}: {integrity}"
+        );
+        assert_eq!(
+            integrity["integrity"]["tables"]["system_config"],
+            json!(10),
+            "{b}"
+        );
+        // An orphan (SQLite lets one in with foreign keys off) is a problem and a failure.
+        if b == "sqlite" {
+            use diesel::connection::SimpleConnection;
+            let mut conn = dest.connect();
+            conn.batch_execute(
+                "PRAGMA foreign_keys = OFF; INSERT INTO fund_dividends (fund_id, ex_dividend_date, dividend_per_share, currency) VALUES (999, '2025-01-01', '0.1', 'USD')",
+            )
+            .unwrap();
+            let err = fails(&dest, None, &["integrity"]);
+            assert!(
+                err.contains("fund_dividends") && err.contains("fund_info"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pre_deploy_reports_pending_and_refuses_unknown_migrations() {
+    for db in TestDb::each("xtask_pre_deploy_local") {
+        let b = db.name();
+        ok(&db, None, &["apply", "--steps", "17"]);
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("backups");
+        let report = ok(&db, None, &dir_args(&dir, &["pre-deploy"]));
+        assert_eq!(
+            report["migrations"]["pending"].as_array().unwrap().len(),
+            2,
+            "{b}: {report}"
+        );
+        assert!(report["verify"]["rows"].is_number(), "{b}");
+        ok(&db, None, &["apply"]);
+        use diesel::connection::SimpleConnection;
+        db.connect()
+            .batch_execute(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES ('29990101000000')",
+            )
+            .unwrap();
+        let err = fails(&db, None, &dir_args(&dir, &["pre-deploy"]));
+        assert!(
+            err.contains("29990101000000") && err.contains("newer release"),
+            "{b}: {err}"
+        );
+    }
+}
+
+/// The service's router, served in-process on an ephemeral port (the runtime stops on drop).
+struct Service {
+    addr: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn serve(db: &TestDb, backups: &Path) -> Service {
+    let pool = backend::db::pool(&db.target).unwrap();
+    let auth = Auth::from_token(Some(API.into()), false).unwrap();
+    let admin = AdminToken::new(Some(ADMIN.into()), &auth)
+        .unwrap()
+        .with_backups_dir(backups);
+    let router =
+        backend::api::router(AppState::new(pool, db.target.clone(), auth).with_admin(admin));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, router).await });
+    Service {
+        addr,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn remote_backup_pre_deploy_and_restore_through_the_admin_endpoints() {
+    for db in TestDb::each("xtask_remote_backup") {
+        let b = db.name();
+        drop(db.migrated());
+        add_rows(&db, "remote", 4);
+        let work = tempfile::tempdir().unwrap();
+        let service = serve(&db, &work.path().join("server"));
+        let dir = work.path().join("local");
+        let with_token = |token: Option<&str>, args: &[&str]| {
+            let mut full = vec!["--json"];
+            full.extend(dir_args(&dir, args));
+            let mut cmd = command(&db, None, &full);
+            cmd.env_remove("ADMIN_TOKEN").env_remove("BACKUPS_DIR");
+            if let Some(t) = token {
+                cmd.env("ADMIN_TOKEN", t);
+            }
+            Run::from(cmd.output().unwrap())
+        };
+
+        let run = with_token(None, &["backup", "--remote", &service.addr]);
+        assert!(
+            !run.ok && run.error().contains("ADMIN_TOKEN is not set"),
+            "{b}: {}",
+            run.stderr
+        );
+        let run = with_token(
+            Some("not-the-admin-token-123"),
+            &["backup", "--remote", &service.addr],
+        );
+        assert!(
+            !run.ok && run.error().contains("401"),
+            "{b}: {}",
+            run.error()
+        );
+        let run = with_token(Some(API), &["backup", "--remote", &service.addr]);
+        assert!(
+            !run.ok && run.error().contains("403"),
+            "{b}: {}",
+            run.error()
+        );
+
+        let run = with_token(Some(ADMIN), &["backup", "--remote", &service.addr]);
+        assert!(run.ok, "{b}: {}", run.stderr);
+        let doc = run.json();
+        let path = doc["backup"]["path"].as_str().unwrap().to_owned();
+        assert!(Path::new(&path).join("manifest.json").exists(), "{b}");
+        assert_eq!(doc["verify"]["rows"], json!(7), "{b}: {doc}");
+        let at_backup = digests(&db);
+
+        let run = with_token(Some(ADMIN), &["pre-deploy", "--remote", &service.addr]);
+        assert!(run.ok, "{b}: {}", run.stderr);
+        assert_eq!(run.json()["migrations"]["pending"], json!([]), "{b}");
+        assert_eq!(
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().is_dir())
+                .count(),
+            2,
+            "{b}"
+        );
+
+        add_rows(&db, "later", 2);
+        let id = doc["backup"]["id"].as_str().unwrap();
+        let run = with_token(Some(ADMIN), &["restore", id, "--remote", &service.addr]);
+        assert!(run.ok, "{b}: {}", run.stderr);
+        assert_eq!(run.json()["restore"]["method"], json!("transaction"), "{b}");
+        assert_eq!(digests(&db), at_backup, "{b}: restored through the service");
+    }
+}
