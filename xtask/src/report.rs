@@ -49,7 +49,10 @@ impl Reporter {
         let took = started.elapsed();
         let (ok, error) = match &result {
             Ok(_) => (true, None),
-            Err(e) => (false, Some(format!("{e:#}"))),
+            Err(e) => (
+                false,
+                Some(backend::config::redact_urls_in(&format!("{e:#}"))),
+            ),
         };
         match &error {
             None => self.say(&format!("    ok ({})", human(took))),
@@ -111,7 +114,10 @@ impl Reporter {
 
     /// Ends the command: the JSON document (under `--json`) and the Actions step summary.
     pub fn finish(self, outcome: &anyhow::Result<()>) {
-        let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
+        let error = outcome
+            .as_ref()
+            .err()
+            .map(|e| backend::config::redact_urls_in(&format!("{e:#}")));
         if self.json {
             let mut doc = Map::new();
             doc.insert("command".into(), json!(self.command));

@@ -471,3 +471,31 @@ fn github_actions_get_groups_and_a_step_summary() {
         "{text}"
     );
 }
+
+#[test]
+fn a_password_in_the_url_never_reaches_the_output() {
+    // Port 1 on loopback refuses at once: the failure path prints the URL.
+    let url = "postgres://someone:hunter2-secret@127.0.0.1:1/pf";
+    for args in [&["--json", "status"][..], &["status"], &["apply"]] {
+        let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+            .into();
+        assert!(!run.ok);
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{args:?}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.error().contains("127.0.0.1"),
+            "the error still says which database: {}",
+            run.error()
+        );
+    }
+}
