@@ -105,14 +105,7 @@ pub async fn require_admin(
     req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.as_bytes())
-        .and_then(|v| {
-            v.strip_prefix(b"Bearer ")
-                .or_else(|| v.strip_prefix(b"bearer "))
-        });
+    let presented = super::auth::bearer_token(&req);
     let forbidden = |message: &str| AppError::Client {
         status: StatusCode::FORBIDDEN,
         code: "forbidden",

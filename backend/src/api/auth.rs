@@ -58,6 +58,17 @@ impl Auth {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, if any.
+pub(super) fn bearer_token(req: &Request) -> Option<&[u8]> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .and_then(|v| {
+            v.strip_prefix(b"Bearer ")
+                .or_else(|| v.strip_prefix(b"bearer "))
+        })
+}
+
 pub async fn require_token(
     State(state): State<AppState>,
     req: Request,
@@ -69,15 +80,7 @@ pub async fn require_token(
     if matches!(*state.auth, Auth::Disabled) || req.uri().path() == PUBLIC_PATH {
         return Ok(next.run(req).await);
     }
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.as_bytes())
-        .and_then(|v| {
-            v.strip_prefix(b"Bearer ")
-                .or_else(|| v.strip_prefix(b"bearer "))
-        });
-    match presented {
+    match bearer_token(&req) {
         None => Err(AppError::Unauthorized(
             "missing bearer token: send the header `Authorization: Bearer <API_TOKEN>`".into(),
         )),

@@ -48,15 +48,11 @@ pub struct ExportManifest {
 
 impl ExportManifest {
     pub fn read(dir: &Path) -> Result<Self, BackupError> {
-        let path = dir.join(MANIFEST_FILE);
         let bad = |reason: String| BackupError::BadManifest {
             path: dir.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-        let manifest: Self = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("{} is not an export manifest: {e}", path.display())))?;
+        let manifest: Self = super::manifest::read_json(dir, "an export manifest")?;
         if manifest.format != FORMAT {
             return Err(bad(format!(
                 "format `{}`, this code reads `{FORMAT}`",

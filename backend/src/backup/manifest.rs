@@ -62,6 +62,21 @@ pub struct Manifest {
     pub note: Option<String>,
 }
 
+/// Reads `dir/manifest.json` as `T`; `what` names it in the error ("a backup manifest").
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    what: &str,
+) -> Result<T, BackupError> {
+    let path = dir.join(MANIFEST_FILE);
+    let bad = |reason: String| BackupError::BadManifest {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("{} is not {what}: {e}", path.display())))
+}
+
 impl Manifest {
     pub fn read(dir: &Path) -> Result<Self, BackupError> {
         let path = dir.join(MANIFEST_FILE);
@@ -69,10 +84,7 @@ impl Manifest {
             path: dir.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-        let manifest: Self = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("{} is not a backup manifest: {e}", path.display())))?;
+        let manifest: Self = read_json(dir, "a backup manifest")?;
         if manifest.format != FORMAT {
             return Err(bad(format!(
                 "{} has format `{}`, this code reads `{FORMAT}`",
