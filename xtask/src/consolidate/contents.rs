@@ -156,21 +156,3 @@ pub fn capture(
         sequences: sequences(conn)?,
     })
 }
-
-/// Row count and SHA-256 of each table's rows, for before/after comparisons on live data.
-pub fn digests(conn: &mut DbConnection) -> QueryResult<BTreeMap<String, (usize, String)>> {
-    use sha2::{Digest, Sha256};
-    let mut out = BTreeMap::new();
-    for t in tables(conn)? {
-        let mut lines = insert_statements(conn, &t)?;
-        lines.sort();
-        let mut h = Sha256::new();
-        for l in &lines {
-            h.update(l.as_bytes());
-            h.update(b"\n");
-        }
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        out.insert(t, (lines.len(), hex));
-    }
-    Ok(out)
-}

@@ -10,10 +10,14 @@ mod squash;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use backend::backup::hash;
 use backend::config::DatabaseTarget;
 use backend::db::{self, DbConnection};
 use backend::migrate::{self, scratch, sumfile, Migration, MigrationSet, Migrator, Target};
 use xshell::Shell;
+
+/// Row count and content hash of every table, as backups record them.
+type Digests = std::collections::BTreeMap<String, backend::backup::manifest::TableDigest>;
 
 use crate::migrate::pgscratch;
 use crate::Ctx;
@@ -135,11 +139,11 @@ impl ConsolidateCmd {
                         .with_context(|| format!("the data backup {} does not verify", data.id))?;
                     r.say(&format!("    data backup {} (verified)", data.id));
                     std::fs::write(backup.join("data_backup.txt"), &data.id)?;
-                    let d = contents::digests(&mut live)?;
+                    let d = hash::digests(&mut live)?;
                     r.say(&format!(
                         "    {} tables, {} rows",
                         d.len(),
-                        d.values().map(|(n, _)| n).sum::<usize>()
+                        d.values().map(|t| t.rows).sum::<u64>()
                     ));
                     Ok(d)
                 },
@@ -248,7 +252,7 @@ impl ConsolidateCmd {
         (sqlite_base, pg_base): (&squash::Baseline, &squash::Baseline),
         target: &DatabaseTarget,
         live: &mut DbConnection,
-        before: &std::collections::BTreeMap<String, (usize, String)>,
+        before: &Digests,
     ) -> anyhow::Result<()> {
         ctx.report.step(
             "6a. write the baseline, archive the chain, swap the trees in atomically",
@@ -301,8 +305,12 @@ impl ConsolidateCmd {
                     "the live schema differs from the new history: {}",
                     drift.join("; ")
                 );
-                let after = contents::digests(live)?;
-                anyhow::ensure!(&after == before, "the data changed during consolidation");
+                let (differences, _) = hash::compare(before, &hash::digests(live)?);
+                anyhow::ensure!(
+                    differences.is_empty(),
+                    "the data changed during consolidation: {}",
+                    differences.join("; ")
+                );
                 Ok(())
             })
     }
@@ -434,8 +442,13 @@ impl RollbackCmd {
             rerecord(&mut conn, &MigrationSet::from_dir(&ctx_tree(&root, &target))?)?;
             let digests_file = backup.join("data_digests.json");
             if digests_file.is_file() {
-                let before: std::collections::BTreeMap<String, (usize, String)> = serde_json::from_str(&std::fs::read_to_string(&digests_file)?)?;
-                anyhow::ensure!(contents::digests(&mut conn)? == before, "the data differs from when the backup was taken: restore the data backup too (`cargo xtask restore`)");
+                let before: Digests = serde_json::from_str(&std::fs::read_to_string(&digests_file)?)?;
+                let (differences, _) = hash::compare(&before, &hash::digests(&mut conn)?);
+                anyhow::ensure!(
+                    differences.is_empty(),
+                    "the data differs from when the backup was taken ({}): restore the data backup too (`cargo xtask restore`)",
+                    differences.join("; ")
+                );
             }
             Ok(())
         })?;
