@@ -4,18 +4,11 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 use super::{MigrateError, Migration};
 use crate::config::DatabaseTarget;
 use crate::db::introspect::SchemaSnapshot;
 use crate::db::{self, DbConnection};
-
-#[derive(QueryableByName)]
-struct SearchPath {
-    #[diesel(sql_type = Text)]
-    search_path: String,
-}
 
 /// Runs `work` on an empty scratch database of the same backend as `conn`.
 pub fn with_scratch<T>(
@@ -31,9 +24,6 @@ pub fn with_scratch<T>(
             work(&mut scratch)
         }
         DbConnection::Pg(_) => {
-            let old: SearchPath =
-                diesel::sql_query("SELECT current_setting('search_path') AS search_path")
-                    .get_result(conn)?;
             let schema = format!(
                 "pf_scratch_{}_{}",
                 std::process::id(),
@@ -42,16 +32,22 @@ pub fn with_scratch<T>(
                     .unwrap_or_default()
                     .rem_euclid(1_000_000_000)
             );
-            conn.batch_execute(&format!(
-                "CREATE SCHEMA {schema}; SET search_path TO {schema}"
-            ))?;
-            let result = work(conn);
-            let restore = format!(
-                "SET search_path TO {}; DROP SCHEMA {schema} CASCADE",
-                old.search_path
-            );
-            conn.batch_execute(&restore)?;
-            result
+            // Everything happens in one transaction that is always rolled back: the scratch
+            // schema never becomes visible, and a killed process leaves nothing behind in the
+            // (possibly live) database.
+            let mut output = None;
+            let outcome = conn.transaction::<(), MigrateError, _>(|c| {
+                c.batch_execute(&format!(
+                    "CREATE SCHEMA {schema}; SET LOCAL search_path TO {schema}"
+                ))?;
+                output = Some(work(c)?);
+                Err(MigrateError::Scratch("rolled back on purpose".into()))
+            });
+            match (output, outcome) {
+                (Some(value), _) => Ok(value),
+                (None, Err(e)) => Err(e),
+                (None, Ok(())) => unreachable!("the scratch transaction always rolls back"),
+            }
         }
     }
 }

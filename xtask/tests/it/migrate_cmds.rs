@@ -103,6 +103,21 @@ fn drift_is_reported() {
             "{}",
             db.name()
         );
+        if db.name() == "postgres" {
+            // The scratch schema lived only inside a rolled-back transaction.
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            use diesel::RunQueryDsl;
+            let left: N = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname LIKE 'pf_scratch%'",
+            )
+            .get_result(&mut db.connect())
+            .unwrap();
+            assert_eq!(left.n, 0, "a scratch schema was left in the live database");
+        }
     }
 }
 
