@@ -47,7 +47,7 @@ impl MigrationCheck {
 
 pub fn check(conn: &mut DbConnection) -> Result<MigrationCheck, BackupError> {
     let set = migrations::embedded_for(conn);
-    let status = crate::migrate::status(conn, &set)?;
+    let status = crate::migrate::status(conn, set)?;
     Ok(MigrationCheck {
         applied: status.applied.len(),
         newest_applied: status.applied.iter().map(|a| a.version.clone()).max(),

@@ -16,19 +16,19 @@ pub struct MigrationStatus {
 }
 
 /// The embedded tree for the connected backend.
-pub fn embedded_for(conn: &DbConnection) -> MigrationSet {
+pub fn embedded_for(conn: &DbConnection) -> &'static MigrationSet {
     MigrationSet::embedded(conn.backend())
 }
 
 /// Applies every pending embedded migration under the migration lock; returns what it applied.
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, MigrateError> {
     let set = embedded_for(conn);
-    Migrator::new(&set, "backend").apply(conn, &Target::Head)
+    Migrator::new(set, "backend").apply(conn, &Target::Head)
 }
 
 pub fn status(conn: &mut DbConnection) -> Result<MigrationStatus, MigrateError> {
     let set = embedded_for(conn);
-    let status = migrate::status(conn, &set)?;
+    let status = migrate::status(conn, set)?;
     Ok(MigrationStatus {
         applied: status.applied.into_iter().map(|a| a.version).collect(),
         pending: status

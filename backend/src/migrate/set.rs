@@ -38,6 +38,8 @@ pub struct Migration {
     /// diesel's `metadata.toml` key; a file that omits it means false, as in diesel.
     pub run_in_transaction: bool,
     metadata: Option<String>,
+    /// SHA-256 of the files, computed once (status compares it for every applied migration).
+    checksum: String,
     /// For a consolidated baseline: the folders of the chain it replaces, oldest first.
     pub replaces: Vec<String>,
     /// Where the files are, for messages; None when embedded.
@@ -60,7 +62,7 @@ impl Migration {
                 l == "run_in_transaction=true"
             }),
         };
-        let replaces = replaces
+        let replaces: Vec<String> = replaces
             .map(|t| {
                 t.lines()
                     .map(str::trim)
@@ -69,6 +71,7 @@ impl Migration {
                     .collect()
             })
             .unwrap_or_default();
+        let checksum = checksum_of(&up, down.as_deref(), metadata.as_deref(), &replaces);
         Self {
             version: version_of(folder),
             folder: folder.to_owned(),
@@ -76,6 +79,7 @@ impl Migration {
             down,
             run_in_transaction,
             metadata,
+            checksum,
             replaces,
             dir,
         }
@@ -88,26 +92,7 @@ impl Migration {
 
     /// SHA-256 over everything that decides what the migration does.
     pub fn checksum(&self) -> String {
-        let mut h = Sha256::new();
-        let replaces = self.replaces.join("\n");
-        let mut parts = vec![
-            ("up.sql", Some(self.up.as_str())),
-            ("down.sql", self.down.as_deref()),
-            ("metadata.toml", self.metadata.as_deref()),
-        ];
-        // Only baselines have the list; leaving it out otherwise keeps older checksums valid.
-        if !self.replaces.is_empty() {
-            parts.push((REPLACES_FILE, Some(replaces.as_str())));
-        }
-        for (label, text) in parts {
-            h.update(label.as_bytes());
-            h.update([0]);
-            if let Some(text) = text {
-                h.update(text.as_bytes());
-            }
-            h.update([0]);
-        }
-        hex(&h.finalize())
+        self.checksum.clone()
     }
 
     /// `migrations/<tree>/<folder>/up.sql` or the embedded name, for messages.
@@ -117,6 +102,35 @@ impl Migration {
             None => format!("{}/up.sql (embedded)", self.folder),
         }
     }
+}
+
+/// SHA-256 over everything that decides what a migration does.
+fn checksum_of(
+    up: &str,
+    down: Option<&str>,
+    metadata: Option<&str>,
+    replaces: &[String],
+) -> String {
+    let mut h = Sha256::new();
+    let replaces = replaces.join("\n");
+    let mut parts = vec![
+        ("up.sql", Some(up)),
+        ("down.sql", down),
+        ("metadata.toml", metadata),
+    ];
+    // Only baselines have the list; leaving it out otherwise keeps older checksums valid.
+    if !replaces.is_empty() {
+        parts.push((REPLACES_FILE, Some(replaces.as_str())));
+    }
+    for (label, text) in parts {
+        h.update(label.as_bytes());
+        h.update([0]);
+        if let Some(text) = text {
+            h.update(text.as_bytes());
+        }
+        h.update([0]);
+    }
+    hex(&h.finalize())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -179,28 +193,33 @@ pub struct MigrationSet {
 }
 
 impl MigrationSet {
-    /// The tree compiled into this binary for `backend`.
-    pub fn embedded(backend: Backend) -> Self {
-        let (files, archive) = match backend {
-            Backend::Postgres => (embedded::POSTGRES, embedded::POSTGRES_ARCHIVE),
-            Backend::Sqlite => (embedded::SQLITE, embedded::SQLITE_ARCHIVE),
+    /// The tree compiled into this binary for `backend`, built once per process (startup and
+    /// every `/health/data` read it).
+    pub fn embedded(backend: Backend) -> &'static Self {
+        static SQLITE: std::sync::OnceLock<MigrationSet> = std::sync::OnceLock::new();
+        static POSTGRES: std::sync::OnceLock<MigrationSet> = std::sync::OnceLock::new();
+        let (cell, files, archive) = match backend {
+            Backend::Postgres => (&POSTGRES, embedded::POSTGRES, embedded::POSTGRES_ARCHIVE),
+            Backend::Sqlite => (&SQLITE, embedded::SQLITE, embedded::SQLITE_ARCHIVE),
         };
-        let load = |files: &[EmbeddedFile]| -> Vec<Migration> {
-            files
-                .iter()
-                .map(|f| {
-                    Migration::new(
-                        f.folder,
-                        f.up.to_owned(),
-                        f.down.map(str::to_owned),
-                        f.metadata.map(str::to_owned),
-                        f.replaces,
-                        None,
-                    )
-                })
-                .collect()
-        };
-        Self::sorted(load(files), load(archive))
+        cell.get_or_init(|| {
+            let load = |files: &[EmbeddedFile]| -> Vec<Migration> {
+                files
+                    .iter()
+                    .map(|f| {
+                        Migration::new(
+                            f.folder,
+                            f.up.to_owned(),
+                            f.down.map(str::to_owned),
+                            f.metadata.map(str::to_owned),
+                            f.replaces,
+                            None,
+                        )
+                    })
+                    .collect()
+            };
+            Self::sorted(load(files), load(archive))
+        })
     }
 
     /// Reads a tree from disk with diesel's rules: plain files and dot-folders are ignored, a

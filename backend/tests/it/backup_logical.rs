@@ -154,7 +154,7 @@ fn a_tampered_export_is_refused_and_nothing_is_imported() {
         };
         let mut conn = partial.connect();
         let set = backend::migrate::MigrationSet::embedded(partial.target.backend());
-        backend::migrate::Migrator::new(&set, "test")
+        backend::migrate::Migrator::new(set, "test")
             .apply(
                 &mut conn,
                 &backend::migrate::Target::Steps(set.migrations.len() - 1),
