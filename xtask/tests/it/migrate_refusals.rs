@@ -8,13 +8,7 @@ fn an_edited_applied_migration_is_refused_with_both_checksums() {
     for db in TestDb::each("an_edited_applied_migration_is_refused_with_both_checksums") {
         let root = copy_trees();
         ok(&db, Some(root.path()), &["apply"]);
-        add_migration(
-            root.path(),
-            "2026-01-01-000000_add_pending_probe",
-            "CREATE TABLE probe (id INTEGER);",
-            "CREATE TABLE probe (id INTEGER);",
-            "DROP TABLE probe;",
-        );
+        add_probe(root.path());
         let up = root.path().join(db.name()).join(folder(2)).join("up.sql");
         let text = std::fs::read_to_string(&up).unwrap();
         std::fs::write(&up, format!("{text}\n-- edited after it was applied\n")).unwrap();
@@ -77,13 +71,7 @@ fn unknown_applied_versions_are_refused() {
         for tree in ["sqlite", "postgres"] {
             std::fs::remove_dir_all(root.path().join(tree).join(folder(19))).unwrap();
         }
-        add_migration(
-            root.path(),
-            "2026-01-01-000000_add_pending_probe",
-            "CREATE TABLE probe (id INTEGER);",
-            "CREATE TABLE probe (id INTEGER);",
-            "DROP TABLE probe;",
-        );
+        add_probe(root.path());
         let error = fails(&db, Some(root.path()), &["apply"]);
         assert!(
             error.contains(&backend::migrate::version_of(&folder(19)))
@@ -120,13 +108,7 @@ fn out_of_order_migrations_are_refused_unless_allowed() {
                 .unwrap();
             }
         }
-        add_migration(
-            root.path(),
-            "2026-01-01-000000_add_pending_probe",
-            "CREATE TABLE probe (id INTEGER);",
-            "CREATE TABLE probe (id INTEGER);",
-            "DROP TABLE probe;",
-        );
+        add_probe(root.path());
         ok(&db, Some(root.path()), &["apply"]);
         for tree in ["sqlite", "postgres"] {
             for n in [18, 19] {

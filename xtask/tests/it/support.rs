@@ -151,6 +151,18 @@ pub fn add_migration(root: &Path, folder: &str, sqlite_up: &str, pg_up: &str, do
     }
 }
 
+/// Adds `2026-01-01-000000_add_pending_probe` (one small table) to both trees of `root`.
+pub fn add_probe(root: &Path) {
+    let sql = "CREATE TABLE probe (id INTEGER);";
+    add_migration(
+        root,
+        "2026-01-01-000000_add_pending_probe",
+        sql,
+        sql,
+        "DROP TABLE probe;",
+    );
+}
+
 /// Rows in diesel's version table.
 pub fn applied_versions(db: &TestDb) -> Vec<String> {
     let mut conn = db.connect();
