@@ -35,11 +35,10 @@ impl TestDb {
         let admin = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => url,
             _ => {
-                assert!(
-                    std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                    "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: point it at a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+                skip_check(
+                    "REQUIRE_POSTGRES",
+                    &format!("the PostgreSQL half of `{test}`: TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres)"),
                 );
-                eprintln!("NOTICE: skipping the PostgreSQL half of `{test}`: TEST_DATABASE_URL is not set");
                 return None;
             }
         };
@@ -101,15 +100,40 @@ impl Drop for TestDb {
     }
 }
 
-/// The diesel CLI, when installed (on PATH or in ~/.cargo/bin).
+/// The diesel CLI, when installed: on PATH, in `$CARGO_HOME/bin` (where `cargo install` puts
+/// it, even when that folder is not on PATH) or in `~/.cargo/bin`.
 pub fn diesel_cli() -> Option<std::path::PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("diesel"))
-            .find(|p| p.is_file())
-    });
-    let in_cargo = std::env::var_os("HOME")
-        .map(|h| std::path::PathBuf::from(h).join(".cargo/bin/diesel"))
-        .filter(|p| p.is_file());
-    on_path.or(in_cargo)
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let cargo_homes = [
+        std::env::var_os("CARGO_HOME").map(std::path::PathBuf::from),
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")),
+    ];
+    on_path
+        .into_iter()
+        .chain(cargo_homes.into_iter().flatten().map(|h| h.join("bin")))
+        .map(|d| d.join("diesel"))
+        .find(|p| p.is_file())
+}
+
+/// Whether this run is CI (`CI` set as GitHub Actions and `.ci/run` set it) or asked for
+/// every check explicitly with `require_var=1`.
+fn must_not_skip(require_var: &str) -> bool {
+    let set = |name: &str| {
+        std::env::var(name)
+            .map(|v| !v.is_empty() && v != "0" && v != "false")
+            .unwrap_or(false)
+    };
+    set("CI") || set(require_var)
+}
+
+/// Skips a check that needs something this machine lacks, with a printed notice; under CI (or
+/// with `require_var=1`) the same situation fails the test, so CI never passes a skipped check.
+pub fn skip_check(require_var: &str, reason: &str) {
+    assert!(
+        !must_not_skip(require_var),
+        "{reason}, and under CI (or {require_var}=1) no check may be skipped: install what is missing"
+    );
+    eprintln!("NOTICE: skipped: {reason}");
 }

@@ -139,7 +139,10 @@ async fn decimals_come_back_exactly_as_sent() {
                 Ok(out) if out.status.success() => {
                     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "text")
                 }
-                _ => eprintln!("NOTICE: sqlite3 CLI not available; storage class not inspected"),
+                _ => backend::testing::skip_check(
+                    "REQUIRE_TOOLS",
+                    "the sqlite3 CLI is not installed: the storage class was not inspected",
+                ),
             }
         }
     }

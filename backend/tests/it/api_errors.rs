@@ -11,23 +11,32 @@ fn fund(code: &str) -> Value {
            "nav": "1.2345", "nav_date": "2025-01-02"})
 }
 
-fn assert_error(
-    backend: &str,
-    what: &str,
-    got: (StatusCode, Value),
-    status: StatusCode,
-    needle: &str,
-) {
-    let (code, body) = got;
-    assert_eq!(code, status, "{backend} {what}: {body}");
-    let message = body["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{what}: no JSON error: {body}"));
-    assert_eq!(body["error"]["status"], json!(status.as_u16()));
-    assert!(
-        message.to_lowercase().contains(&needle.to_lowercase()),
-        "{backend} {what}: message `{message}` does not mention `{needle}`"
-    );
+/// Collects every refusal that is not as expected, so one wrong case never hides the others.
+struct Refusals {
+    backend: &'static str,
+    failures: Vec<String>,
+}
+
+impl Refusals {
+    fn expect(&mut self, what: &str, got: (StatusCode, Value), status: StatusCode, needle: &str) {
+        let backend = self.backend;
+        let (code, body) = got;
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        let problem = if code != status {
+            Some(format!("status {code}, expected {status}: {body}"))
+        } else if body["error"]["status"] != json!(status.as_u16()) {
+            Some(format!(
+                "no JSON error with status {}: {body}",
+                status.as_u16()
+            ))
+        } else if !message.to_lowercase().contains(&needle.to_lowercase()) {
+            Some(format!("message `{message}` does not mention `{needle}`"))
+        } else {
+            None
+        };
+        self.failures
+            .extend(problem.map(|p| format!("{backend} {what}: {p}")));
+    }
 }
 
 #[tokio::test]
@@ -49,12 +58,15 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             StatusCode::CREATED
         );
         let before = app.counts();
+        let mut refusals = Refusals {
+            backend,
+            failures: Vec::new(),
+        };
         let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
 
         let mut unknown = fund("000002");
         unknown["surprise"] = json!(1);
-        assert_error(
-            backend,
+        refusals.expect(
             "unknown field",
             app.call("POST", "/api/v1/fund_info", Some(&unknown)).await,
             unprocessable,
@@ -63,8 +75,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
 
         let mut wrong_type = fund("000003");
         wrong_type["fund_name"] = json!(12);
-        assert_error(
-            backend,
+        refusals.expect(
             "wrong type",
             app.call("POST", "/api/v1/fund_info", Some(&wrong_type))
                 .await,
@@ -74,8 +85,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
 
         let mut missing = fund("000004");
         missing.as_object_mut().unwrap().remove("fund_name");
-        assert_error(
-            backend,
+        refusals.expect(
             "missing field",
             app.call("POST", "/api/v1/fund_info", Some(&missing)).await,
             unprocessable,
@@ -91,8 +101,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
         ] {
             let mut body = fund("000005");
             body["nav"] = bad.clone();
-            assert_error(
-                backend,
+            refusals.expect(
                 &format!("decimal {bad}"),
                 app.call("POST", "/api/v1/fund_info", Some(&body)).await,
                 unprocessable,
@@ -102,8 +111,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
         for bad in ["2025-13-01", "yesterday", "2025-02-30"] {
             let mut body = fund("000006");
             body["nav_date"] = json!(bad);
-            assert_error(
-                backend,
+            refusals.expect(
                 &format!("date {bad}"),
                 app.call("POST", "/api/v1/fund_info", Some(&body)).await,
                 unprocessable,
@@ -112,8 +120,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
         }
         let mut bad_currency = fund("000007");
         bad_currency["currency"] = json!("dollars");
-        assert_error(
-            backend,
+        refusals.expect(
             "currency",
             app.call("POST", "/api/v1/fund_info", Some(&bad_currency))
                 .await,
@@ -123,8 +130,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
 
         let orphan = json!({"fund_id": 999_999, "ex_dividend_date": "2025-02-02", "payment_date": null,
                             "dividend_per_share": "0.05", "currency": "CNY"});
-        assert_error(
-            backend,
+        refusals.expect(
             "missing parent",
             app.call("POST", "/api/v1/fund_dividends", Some(&orphan))
                 .await,
@@ -135,8 +141,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
                              "dividend_per_share": "0.05", "currency": "CNY"});
         let dividend_id =
             app.call("GET", "/api/v1/fund_dividends", None).await.1["items"][0]["id"].clone();
-        assert_error(
-            backend,
+        refusals.expect(
             "re-point to missing parent",
             app.call(
                 "PUT",
@@ -148,16 +153,14 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             "referenced row does not exist",
         );
 
-        assert_error(
-            backend,
+        refusals.expect(
             "duplicate",
             app.call("POST", "/api/v1/fund_info", Some(&fund("000001")))
                 .await,
             StatusCode::CONFLICT,
             "already has a row",
         );
-        assert_error(
-            backend,
+        refusals.expect(
             "delete referenced",
             app.call("DELETE", &format!("/api/v1/fund_info/{fund_id}"), None)
                 .await,
@@ -170,8 +173,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             ("PUT", Some(fund("000008"))),
             ("DELETE", None),
         ] {
-            assert_error(
-                backend,
+            refusals.expect(
                 &format!("{method} missing id"),
                 app.call(method, "/api/v1/fund_info/999999", body.as_ref())
                     .await,
@@ -179,8 +181,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
                 "no row with id 999999",
             );
         }
-        assert_error(
-            backend,
+        refusals.expect(
             "non-numeric id",
             app.call("GET", "/api/v1/fund_info/abc", None).await,
             StatusCode::BAD_REQUEST,
@@ -190,8 +191,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
         let dca = json!({"plan_name": "p", "platform": "alipay", "asset_code": "000001", "amount": "100", "currency": "CNY",
                          "frequency": "hourly", "status": "active", "frequency_value": null, "start_date": null, "end_date": null,
                          "last_executed_date": null, "fee_rate": null, "asset_type": "fund", "exclude_dates": null});
-        assert_error(
-            backend,
+        refusals.expect(
             "DCA frequency",
             app.call("POST", "/api/v1/dca_plans", Some(&dca)).await,
             unprocessable,
@@ -199,8 +199,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
         );
 
         let raw = |body: &str| Some(body.to_owned());
-        assert_error(
-            backend,
+        refusals.expect(
             "malformed JSON",
             app.call_raw(
                 "POST",
@@ -213,8 +212,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             StatusCode::BAD_REQUEST,
             "",
         );
-        assert_error(
-            backend,
+        refusals.expect(
             "no content type",
             app.call_raw(
                 "POST",
@@ -228,8 +226,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             "content-type",
         );
         let huge = json!({"fund_code": "x".repeat(2 * 1024 * 1024)}).to_string();
-        assert_error(
-            backend,
+        refusals.expect(
             "oversized body",
             app.call_raw("POST", "/api/v1/fund_info", Some(huge), Some(TOKEN), true)
                 .await,
@@ -245,8 +242,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             "from=2025-03-02&to=2025-03-01",
             "sort=id",
         ] {
-            assert_error(
-                backend,
+            refusals.expect(
                 query,
                 app.call("GET", &format!("/api/v1/fund_info?{query}"), None)
                     .await,
@@ -254,21 +250,25 @@ async fn bad_inputs_are_refused_and_change_nothing() {
                 "",
             );
         }
-        assert_error(
-            backend,
+        refusals.expect(
             "unknown route",
             app.call("GET", "/api/v1/nope", None).await,
             StatusCode::NOT_FOUND,
             "no such route",
         );
-        assert_error(
-            backend,
+        refusals.expect(
             "wrong method",
             app.call("PATCH", "/api/v1/fund_info", None).await,
             StatusCode::METHOD_NOT_ALLOWED,
             "not allowed",
         );
 
+        assert!(
+            refusals.failures.is_empty(),
+            "{} case(s) not refused as expected:\n{}",
+            refusals.failures.len(),
+            refusals.failures.join("\n")
+        );
         assert_eq!(
             app.counts(),
             before,

@@ -286,16 +286,11 @@ fn table_rebuilds_keep_rows_and_ids() {
 /// The real `diesel` CLI on both trees, when it is installed (CI installs it).
 #[test]
 fn plain_diesel_cli_runs_and_reverts_both_trees() {
-    let cli = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cargo/bin/diesel"))
-        .filter(|p| p.is_file())
-        .or_else(|| which("diesel"));
-    let Some(cli) = cli else {
-        assert!(
-            std::env::var("REQUIRE_DIESEL_CLI").as_deref() != Ok("1"),
-            "REQUIRE_DIESEL_CLI=1 but no diesel CLI is installed"
+    let Some(cli) = backend::testing::diesel_cli() else {
+        backend::testing::skip_check(
+            "REQUIRE_DIESEL_CLI",
+            "plain_diesel_cli_runs_and_reverts_both_trees: the diesel CLI is not installed",
         );
-        eprintln!("NOTICE: skipping plain_diesel_cli_runs_and_reverts_both_trees: the diesel CLI is not installed");
         return;
     };
     for db in TestDb::each("plain_diesel_cli_runs_and_reverts_both_trees") {
@@ -345,12 +340,4 @@ fn plain_diesel_cli_runs_and_reverts_both_trees() {
 
 fn get<R: backend::resource::Resource>(conn: &mut DbConnection, id: i64) -> R {
     R::get(conn, id).unwrap_or_else(|e| panic!("{} row {id}: {e}", R::TABLE))
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
 }

@@ -20,12 +20,9 @@ const DEADLINE: Duration = Duration::from_secs(120);
 fn pg_server(test: &str) -> bool {
     let known = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
     if !known {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
-        );
-        eprintln!(
-            "NOTICE: skipping {test}: consolidation needs a PostgreSQL server (TEST_DATABASE_URL)"
+        backend::testing::skip_check(
+            "REQUIRE_POSTGRES",
+            &format!("{test}: consolidation needs a PostgreSQL server (TEST_DATABASE_URL)"),
         );
     }
     known

@@ -203,7 +203,10 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
         {
             Ok(child) => child,
             Err(_) => {
-                eprintln!("NOTICE: {program} not installed; the printed script was not executed");
+                backend::testing::skip_check(
+                    "REQUIRE_TOOLS",
+                    &format!("{program} is not installed: the printed script was not executed"),
+                );
                 continue;
             }
         };
@@ -325,7 +328,10 @@ fn create_autogenerates_from_schema_rs() {
         return;
     };
     if backend::testing::diesel_cli().is_none() {
-        eprintln!("NOTICE: skipping create --autogenerate: the diesel CLI is not installed");
+        backend::testing::skip_check(
+            "REQUIRE_DIESEL_CLI",
+            "create --autogenerate: the diesel CLI is not installed",
+        );
         return;
     }
     let root = copy_trees();
