@@ -20,6 +20,41 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(120);
 const SQLITE_DEFAULT_BUSY_MS: u128 = 10_000;
 
 /// "host:pid tool", recorded as the lock owner and in the checksum table.
+/// The lock statements, written once: [`with_lock`] runs them and `sql` prints them.
+pub mod statements {
+    use super::{history, LOCK_TABLE, PG_LOCK_KEY};
+
+    /// PostgreSQL: the tool polls the `try` form against a deadline; a printed script, which
+    /// cannot poll, waits with the blocking form on the same key.
+    pub fn pg_acquire(poll: bool) -> String {
+        let f = if poll {
+            "pg_try_advisory_lock"
+        } else {
+            "pg_advisory_lock"
+        };
+        format!("SELECT {f}({PG_LOCK_KEY})")
+    }
+
+    pub fn pg_release() -> String {
+        format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})")
+    }
+
+    /// SQLite: the owner row (so `status` can name the holder), then the write lock.
+    pub fn sqlite_acquire(owner: &str) -> [String; 2] {
+        [
+            format!(
+                "INSERT OR REPLACE INTO {LOCK_TABLE} (id, owner, acquired_at) VALUES (1, {}, CURRENT_TIMESTAMP)",
+                history::quote(owner)
+            ),
+            "BEGIN IMMEDIATE".to_owned(),
+        ]
+    }
+
+    pub fn sqlite_release() -> [String; 2] {
+        [format!("DELETE FROM {LOCK_TABLE}"), "COMMIT".to_owned()]
+    }
+}
+
 pub fn owner_id(tool: &str) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -54,7 +89,7 @@ pub fn with_lock<T>(
             let started = Instant::now();
             loop {
                 let got: Flag =
-                    diesel::sql_query(format!("SELECT pg_try_advisory_lock({PG_LOCK_KEY}) AS ok"))
+                    diesel::sql_query(format!("{} AS ok", statements::pg_acquire(true)))
                         .get_result(conn)?;
                 if got.ok {
                     break;
@@ -71,7 +106,7 @@ pub fn with_lock<T>(
                 );
             }
             let result = work(conn);
-            let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})"));
+            let _ = conn.batch_execute(&statements::pg_release());
             result
         }
         DbConnection::Sqlite(_) => {
@@ -107,25 +142,19 @@ fn sqlite_locked<T>(
     for ddl in history::create_tables_sql(conn.backend()) {
         conn.batch_execute(&ddl).map_err(|e| busy(conn, e))?;
     }
-    let claim = format!(
-        "INSERT OR REPLACE INTO {LOCK_TABLE} (id, owner, acquired_at) VALUES (1, {}, CURRENT_TIMESTAMP)",
-        history::quote(owner)
-    );
-    conn.batch_execute(&claim).map_err(|e| busy(conn, e))?;
-    conn.batch_execute("BEGIN IMMEDIATE")
-        .map_err(|e| busy(conn, e))?;
+    for sql in statements::sqlite_acquire(owner) {
+        conn.batch_execute(&sql).map_err(|e| busy(conn, e))?;
+    }
+    let release = statements::sqlite_release().join("; ");
     match work(conn) {
         Ok(value) => {
-            conn.batch_execute(&format!("DELETE FROM {LOCK_TABLE}; COMMIT"))?;
+            conn.batch_execute(&release)?;
             Ok(value)
         }
         Err(e) => {
             // A failed migration was already rolled back to its savepoint: commit the ones
             // before it, as PostgreSQL (one transaction per migration) would.
-            if conn
-                .batch_execute(&format!("DELETE FROM {LOCK_TABLE}; COMMIT"))
-                .is_err()
-            {
+            if conn.batch_execute(&release).is_err() {
                 let _ = conn.batch_execute("ROLLBACK");
                 let _ = conn.batch_execute(&format!(
                     "DELETE FROM {LOCK_TABLE} WHERE owner = {}",

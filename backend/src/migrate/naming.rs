@@ -57,31 +57,56 @@ pub fn migration_name(description: &str) -> Result<String, String> {
     Ok(name)
 }
 
-/// Whether an existing folder follows `YYYY-MM-DD-HHMMSS_snake_name`.
+/// An error diesel itself would make of an existing folder: it takes the version as the text
+/// before the first `_` with dashes removed, so that text must be there and be digits.
 pub fn folder_problem(folder: &str) -> Option<String> {
-    let Some((version, name)) = folder.split_once('_') else {
-        return Some(format!("{folder}: expected YYYY-MM-DD-HHMMSS_name"));
-    };
-    let shape_ok = version.len() == 17
-        && version.char_indices().all(|(i, c)| {
-            if [4, 7, 10].contains(&i) {
-                c == '-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shape_ok {
+    let Some((version, _)) = folder.split_once('_') else {
         return Some(format!(
-            "{folder}: the version must look like 2025-01-31-235959"
+            "{folder}: diesel needs VERSION_name (no `_` in the folder name)"
+        ));
+    };
+    let digits: String = version.chars().filter(|c| *c != '-').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Some(format!(
+            "{folder}: the version `{version}` is not digits and dashes, so it does not order as a date"
         ));
     }
-    if let Err(reason) = migration_name(name) {
-        return Some(format!("{folder}: {reason}"));
-    }
-    if migration_name(name).ok().as_deref() != Some(name) {
-        return Some(format!("{folder}: the name must be snake_case"));
-    }
     None
+}
+
+/// Style advice for a folder diesel accepts: a version in none of diesel's own formats
+/// (`YYYY-MM-DD-HHMMSS`, diesel 2.2's `YYYY-MM-DD-HHMMSS-0000`, 14 digits such as the
+/// `00000000000000_diesel_initial_setup` it generates), or a name that says little.
+pub fn folder_advice(folder: &str) -> Option<String> {
+    let (version, name) = folder.split_once('_')?;
+    let shape = |pattern: &str| {
+        version.len() == pattern.len()
+            && version.chars().zip(pattern.chars()).all(|(c, p)| {
+                if p == '-' {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+    };
+    let known = [
+        "dddd-dd-dd-dddddd",
+        "dddd-dd-dd-dddddd-dddd",
+        "dddddddddddddd",
+    ];
+    if !known.iter().any(|p| shape(p)) {
+        return Some(format!(
+            "{folder}: the version is in none of diesel's formats (e.g. 2025-01-31-235959)"
+        ));
+    }
+    if name == "diesel_initial_setup" {
+        return None;
+    }
+    match migration_name(name) {
+        Err(reason) => Some(format!("{folder}: {reason}")),
+        Ok(snake) if snake != name => Some(format!("{folder}: the name is not snake_case")),
+        Ok(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -97,9 +122,28 @@ mod tests {
         for bad in ["", "   ", "fix_bug", "Fix bug", "untitled", "update", "x"] {
             assert!(migration_name(bad).is_err(), "{bad:?} accepted");
         }
-        assert!(folder_problem("2024-03-01-090000_create_core_tables").is_none());
-        assert!(folder_problem("2024-03-01_create_core_tables").is_some());
-        assert!(folder_problem("2024-03-01-090000_CreateCore").is_some());
-        assert!(folder_problem("2024-03-01-090000_fix_bug").is_some());
+        for ok in [
+            "2024-03-01-090000_create_core_tables",
+            "2024-03-01-090000-0000_create_core_tables",
+            "20240301090000_create_core_tables",
+            "00000000000000_diesel_initial_setup",
+        ] {
+            assert!(folder_problem(ok).is_none(), "{ok}");
+            assert!(folder_advice(ok).is_none(), "{ok}");
+        }
+        // diesel accepts these: advice, not errors.
+        for styled in [
+            "2024-03-01_create_core_tables",
+            "2024-03-01-090000_CreateCore",
+            "2024-03-01-090000_fix_bug",
+            "2024-03-01-090000_users",
+            "2024-03-01-090000_create-users",
+        ] {
+            assert!(folder_problem(styled).is_none(), "{styled}");
+            assert!(folder_advice(styled).is_some(), "{styled}");
+        }
+        for broken in ["2024-03-01-090000", "v1.2_create_users", "_create_users"] {
+            assert!(folder_problem(broken).is_some(), "{broken}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use super::history;
-use super::lock::{self, PG_LOCK_KEY};
+use super::lock;
 use super::status::{status, Status};
 use super::{MigrateError, Migration, MigrationSet};
 use crate::config::Backend;
@@ -60,7 +60,8 @@ impl Plan {
         let mut out = String::new();
         let lock_note = match self.backend {
             Backend::Postgres => format!(
-                "-- the migration lock (the tool polls pg_try_advisory_lock with a deadline)\nSELECT pg_advisory_lock({PG_LOCK_KEY});\n"
+                "-- the migration lock (the tool polls pg_try_advisory_lock with a deadline)\n{};\n",
+                lock::statements::pg_acquire(false)
             ),
             Backend::Sqlite => "-- the migration lock: the lock row and BEGIN IMMEDIATE below, held to the end\n".to_owned(),
         };
@@ -90,7 +91,7 @@ impl Plan {
             out.push_str(&format!("{s};\n"));
         }
         if self.backend == Backend::Postgres {
-            out.push_str(&format!("SELECT pg_advisory_unlock({PG_LOCK_KEY});\n"));
+            out.push_str(&format!("{};\n", lock::statements::pg_release()));
         }
         out
     }
@@ -148,19 +149,8 @@ impl<'a> Migrator<'a> {
             Backend::Postgres => (history::create_tables_sql(backend), Vec::new()),
             Backend::Sqlite => {
                 let mut pro = history::create_tables_sql(backend);
-                pro.push(format!(
-                    "INSERT OR REPLACE INTO {} (id, owner, acquired_at) VALUES (1, {}, CURRENT_TIMESTAMP)",
-                    history::LOCK_TABLE,
-                    history::quote(&self.owner)
-                ));
-                pro.push("BEGIN IMMEDIATE".to_owned());
-                (
-                    pro,
-                    vec![
-                        format!("DELETE FROM {}", history::LOCK_TABLE),
-                        "COMMIT".to_owned(),
-                    ],
-                )
+                pro.extend(lock::statements::sqlite_acquire(&self.owner));
+                (pro, lock::statements::sqlite_release().to_vec())
             }
         };
         Plan {
@@ -408,40 +398,49 @@ impl<'a> Migrator<'a> {
     }
 }
 
-/// Runs the plan's steps (the lock and prologue are already in place). Each step is atomic.
-/// A statement (or a migration's whole SQL) ending in `;`. The `;` goes on its own line when
-/// the text ends in a `--` comment, which would otherwise swallow it.
+/// A statement (or a migration's whole SQL) ending in `;`, for the printed script. The `;` goes
+/// on a line of its own unless the text plainly ends in one outside a comment: a trailing
+/// `-- ...;` line or an open `/* */` would otherwise swallow it (an extra `;` is harmless).
 fn terminated(sql: &str) -> String {
     let sql = sql.trim_end();
-    if sql.ends_with(';') {
-        sql.to_owned()
-    } else if sql.lines().last().is_some_and(|l| l.contains("--")) {
-        format!("{sql}\n;")
-    } else {
-        format!("{sql};")
+    let last = sql.lines().last().unwrap_or_default();
+    let plain_end = !last.contains("--") && !sql.contains("/*");
+    match (plain_end, sql.ends_with(';')) {
+        (true, true) => sql.to_owned(),
+        (true, false) => format!("{sql};"),
+        (false, _) => format!("{sql}\n;"),
     }
 }
 
+/// The batches a step is sent as. A migration's SQL is sent exactly as its author wrote it, as
+/// diesel does (one batch per file); the only thing before it is the transaction opener on its
+/// own complete line, and the version bookkeeping follows in a batch of its own, so no text of
+/// the file can ever merge with a statement of ours. Steps without a migration body (stamps,
+/// adoption) are our own statements, sent one by one.
+fn batches(step: &Step) -> (bool, Vec<String>) {
+    let wrapped = step
+        .statements
+        .first()
+        .is_some_and(|s| s == "BEGIN" || s.starts_with("SAVEPOINT"));
+    if !wrapped || step.statements.len() < 3 {
+        return (false, step.statements.clone());
+    }
+    let (open, body, ours) = (
+        &step.statements[0],
+        &step.statements[1],
+        &step.statements[2..],
+    );
+    let tail: Vec<String> = ours.iter().map(|s| format!("{s};")).collect();
+    (true, vec![format!("{open};\n{body}"), tail.join("\n")])
+}
+
+/// Runs the plan's steps (the lock and prologue are already in place). Each step is atomic.
 fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateError> {
     let mut done = Vec::new();
     for step in &plan.steps {
-        let wrapped = step
-            .statements
-            .first()
-            .is_some_and(|s| s == "BEGIN" || s.starts_with("SAVEPOINT"));
-        // A wrapped step goes to the server as one batch (one round trip); an unwrapped one
-        // statement by statement, since PostgreSQL runs a batch as one transaction block and
-        // a migration that opted out of transactions may need to run outside one.
-        let batches: Vec<String> = if wrapped {
-            vec![step
-                .statements
-                .iter()
-                .map(|s| terminated(s))
-                .collect::<Vec<_>>()
-                .join("\n")]
-        } else {
-            step.statements.clone()
-        };
+        // PostgreSQL runs a multi-statement batch as one transaction block, so a migration that
+        // opted out of transactions has its statements sent one by one (diesel does the same).
+        let (wrapped, batches) = batches(step);
         for sql in &batches {
             if let Err(e) = conn.batch_execute(sql) {
                 if wrapped {
@@ -475,5 +474,33 @@ mod tests {
             "CREATE TABLE t (id INT)\n-- done\n;"
         );
         assert_eq!(terminated("SELECT 1 -- why"), "SELECT 1 -- why\n;");
+        assert_eq!(
+            terminated("SELECT 1\n-- see the issue;"),
+            "SELECT 1\n-- see the issue;\n;"
+        );
+    }
+
+    #[test]
+    fn a_migration_body_is_sent_unchanged_and_apart_from_the_bookkeeping() {
+        let body = "CREATE TABLE t (id INT)\n-- trailing comment without a terminator;";
+        let step = super::Step {
+            folder: "2020-01-01-000000_t".into(),
+            direction: super::Direction::Up,
+            statements: vec![
+                "BEGIN".into(),
+                body.into(),
+                "INSERT INTO v VALUES (1)".into(),
+                "COMMIT".into(),
+            ],
+        };
+        let (wrapped, batches) = super::batches(&step);
+        assert!(wrapped);
+        assert_eq!(
+            batches,
+            [
+                format!("BEGIN;\n{body}"),
+                "INSERT INTO v VALUES (1);\nCOMMIT;".into()
+            ]
+        );
     }
 }

@@ -341,3 +341,39 @@ fn plain_diesel_cli_runs_and_reverts_both_trees() {
 fn get<R: backend::resource::Resource>(conn: &mut DbConnection, id: i64) -> R {
     R::get(conn, id).unwrap_or_else(|e| panic!("{} row {id}: {e}", R::TABLE))
 }
+
+/// A file whose last statement has no `;` and is followed by comment lines (one ending in `;`)
+/// is legal: diesel sends the file as one batch. The tool must run it unchanged, and revert it.
+#[test]
+fn a_migration_without_a_final_terminator_applies_as_diesel_runs_it() {
+    use backend::migrate::{MigrationSet, Migrator, Target};
+    for db in TestDb::each("a_migration_without_a_final_terminator_applies_as_diesel_runs_it") {
+        let backend = db.name();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("2020-01-01-000000_unterminated");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join("up.sql"),
+            "CREATE TABLE unterminated (id INTEGER PRIMARY KEY)\n-- a comment line\n-- the statement above has no terminator;\n",
+        )
+        .unwrap();
+        std::fs::write(folder.join("down.sql"), "DROP TABLE unterminated\n-- done;").unwrap();
+        let set = MigrationSet::from_dir(dir.path()).unwrap();
+        let mut conn = db.connect();
+        let migrator = Migrator::new(&set, "test");
+        let applied = migrator
+            .apply(&mut conn, &Target::Head)
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(applied, ["2020-01-01-000000_unterminated"], "{backend}");
+        conn.batch_execute("INSERT INTO unterminated (id) VALUES (1)")
+            .unwrap();
+        let reverted = migrator
+            .downgrade(&mut conn, &Target::Zero)
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(reverted, ["2020-01-01-000000_unterminated"], "{backend}");
+        assert!(
+            conn.batch_execute("SELECT 1 FROM unterminated").is_err(),
+            "{backend}: down.sql ran"
+        );
+    }
+}

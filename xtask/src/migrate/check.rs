@@ -47,6 +47,7 @@ impl CheckCmd {
         let sqlite = MigrationSet::from_dir(&root.join("sqlite"))?;
         let postgres = MigrationSet::from_dir(&root.join("postgres"))?;
         let mut problems: Vec<String> = Vec::new();
+        let mut advice: Vec<String> = Vec::new();
         let trees = [("sqlite", &sqlite), ("postgres", &postgres)];
 
         ctx.report.step("naming and up/down pairs", |_| {
@@ -54,6 +55,7 @@ impl CheckCmd {
                 for m in &set.migrations {
                     problems
                         .extend(naming::folder_problem(&m.folder).map(|p| format!("{tree}/{p}")));
+                    advice.extend(naming::folder_advice(&m.folder).map(|p| format!("{tree}/{p}")));
                     if m.down.is_none() {
                         problems.push(format!("{tree}/{}: no down.sql", m.folder));
                     }
@@ -151,6 +153,10 @@ impl CheckCmd {
                 );
                 ctx.report.say("    NOTICE: PostgreSQL checks skipped (down reverses up, schema.rs): pass --pg-url or set TEST_DATABASE_URL");
             }
+        }
+        ctx.report.set("advice", &advice);
+        for a in &advice {
+            ctx.report.say(&format!("    advice: {a}"));
         }
         ctx.report.set("problems", &problems);
         for p in &problems {

@@ -51,11 +51,18 @@ impl StatusCmd {
                 items.join(", ")
             }
         };
+        // After a consolidation the version table also holds the replaced chain's rows, so
+        // the tree's migrations and the recorded rows are counted apart.
+        let in_tree = set
+            .migrations
+            .iter()
+            .filter(|m| !status.pending.contains(&m.folder))
+            .count();
         r.say(&format!(
-            "    applied:      {} of {} (latest {})",
-            status.applied.len(),
+            "    applied:      {in_tree} of {} migration(s) in the tree (latest {}; {} version row(s) recorded)",
             set.migrations.len(),
-            status.applied.last().map_or("none", |a| a.version.as_str())
+            status.applied.last().map_or("none", |a| a.version.as_str()),
+            status.applied.len(),
         ));
         r.say(&format!("    pending:      {}", list(&status.pending)));
         r.say(&format!("    out of order: {}", list(&status.out_of_order)));

@@ -396,9 +396,14 @@ fn check_passes_on_the_repository_and_catches_breakage() {
     let run = xtask(&db, Some(r), &["--json", "check"]);
     assert!(!run.ok);
     let problems = strings(&run.json()["problems"]).join("\n");
+    let advice = strings(&run.json()["advice"]).join("\n");
+    assert!(
+        advice.contains("2025-06-10-100000_fix_bug: `fix_bug` does not say")
+            && !problems.contains("fix_bug: `fix_bug`"),
+        "a vague name is style advice, not an error: {advice}\n{problems}"
+    );
     let needles = [
         format!("sqlite/{}: no down.sql", folder(4)),
-        "2025-06-10-100000_fix_bug: `fix_bug` does not say".to_owned(),
         format!("{} exists in sqlite/ but not in postgres/", folder(19)),
         format!("{} was edited", folder(2)),
     ];
