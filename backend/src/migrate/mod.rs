@@ -14,6 +14,6 @@ pub mod sumfile;
 pub mod wipe;
 
 pub use error::MigrateError;
-pub use run::{Direction, Migrator, Plan, Step, Target};
+pub use run::{Applied, Direction, Migrator, Plan, Step, Target};
 pub use set::{version_of, Migration, MigrationSet, ARCHIVE_DIR, REPLACES_FILE};
 pub use status::{compare, status, Edited, Status};

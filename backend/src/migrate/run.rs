@@ -39,6 +39,19 @@ pub struct Step {
     pub folder: String,
     pub direction: Direction,
     pub statements: Vec<String>,
+    /// Whether the step runs the migration's own SQL; false for bookkeeping only (stamping,
+    /// adopting a database another tool migrated, forgetting a version).
+    pub runs_migration: bool,
+}
+
+/// What an apply did, migration by migration.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    /// Migrations whose SQL ran.
+    pub ran: Vec<String>,
+    /// Migrations already applied by another tool (or re-stamped): only their checksums were
+    /// recorded, no SQL of theirs ran.
+    pub recorded: Vec<String>,
 }
 
 /// Everything a run would execute, computed from a status.
@@ -141,6 +154,7 @@ impl<'a> Migrator<'a> {
             folder: m.folder.clone(),
             direction,
             statements,
+            runs_migration: true,
         }
     }
 
@@ -230,6 +244,7 @@ impl<'a> Migrator<'a> {
                     folder: m.folder.clone(),
                     direction: Direction::Up,
                     statements: history::adopt_sql(m, &self.owner),
+                    runs_migration: false,
                 });
             }
         }
@@ -240,6 +255,7 @@ impl<'a> Migrator<'a> {
                     folder: m.folder.clone(),
                     direction: Direction::Up,
                     statements: history::adopt_sql(m, &self.owner),
+                    runs_migration: false,
                 });
             }
         }
@@ -310,15 +326,35 @@ impl<'a> Migrator<'a> {
         Ok(self.frame(backend, steps))
     }
 
-    /// Applies under the lock; the plan is computed only once the lock is held.
+    /// Applies under the lock; the plan is computed only once the lock is held. Returns every
+    /// migration it ran or recorded.
     pub fn apply(
         &self,
         conn: &mut DbConnection,
         target: &Target,
     ) -> Result<Vec<String>, MigrateError> {
-        self.locked(conn, |this, conn, status| {
+        let applied = self.apply_detailed(conn, target)?;
+        Ok(applied.ran.into_iter().chain(applied.recorded).collect())
+    }
+
+    /// [`Self::apply`], telling the migrations that ran from those only recorded.
+    pub fn apply_detailed(
+        &self,
+        conn: &mut DbConnection,
+        target: &Target,
+    ) -> Result<Applied, MigrateError> {
+        let done = self.locked_steps(conn, |this, conn, status| {
             this.plan_apply(conn.backend(), status, target)
-        })
+        })?;
+        let mut applied = Applied::default();
+        for (folder, ran) in done {
+            if ran {
+                applied.ran.push(folder);
+            } else {
+                applied.recorded.push(folder);
+            }
+        }
+        Ok(applied)
     }
 
     pub fn downgrade(
@@ -359,18 +395,18 @@ impl<'a> Migrator<'a> {
                 )));
             }
             for v in above {
-                steps.push(Step { folder: v.to_owned(), direction: Direction::Down, statements: history::forget_sql(v) });
+                steps.push(Step { folder: v.to_owned(), direction: Direction::Down, statements: history::forget_sql(v), runs_migration: false });
             }
             for m in this.set.migrations.iter().filter(|m| m.version <= to.version) {
                 if status.pending.contains(&m.folder) {
-                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::record_sql(m, &this.owner) });
+                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::record_sql(m, &this.owner), runs_migration: false });
                 } else if force && (status.edited.iter().any(|e| e.folder == m.folder) || status.unrecorded.contains(&m.folder)) {
-                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::adopt_sql(m, &this.owner) });
+                    steps.push(Step { folder: m.folder.clone(), direction: Direction::Up, statements: history::adopt_sql(m, &this.owner), runs_migration: false });
                 }
             }
             if prune {
                 for v in &status.unknown {
-                    steps.push(Step { folder: v.clone(), direction: Direction::Down, statements: history::forget_sql(v) });
+                    steps.push(Step { folder: v.clone(), direction: Direction::Down, statements: history::forget_sql(v), runs_migration: false });
                 }
             } else if !status.unknown.is_empty() && !force {
                 return Err(MigrateError::Unknown { versions: status.unknown.join(", ") });
@@ -384,6 +420,16 @@ impl<'a> Migrator<'a> {
         conn: &mut DbConnection,
         plan: impl FnOnce(&Self, &mut DbConnection, &Status) -> Result<Plan, MigrateError>,
     ) -> Result<Vec<String>, MigrateError> {
+        let done = self.locked_steps(conn, plan)?;
+        Ok(done.into_iter().map(|(folder, _)| folder).collect())
+    }
+
+    /// Runs the plan under the lock; each executed step with whether it ran migration SQL.
+    fn locked_steps(
+        &self,
+        conn: &mut DbConnection,
+        plan: impl FnOnce(&Self, &mut DbConnection, &Status) -> Result<Plan, MigrateError>,
+    ) -> Result<Vec<(String, bool)>, MigrateError> {
         let backend = conn.backend();
         lock::with_lock(conn, &self.owner, self.wait, |conn| {
             if backend == Backend::Postgres {
@@ -435,7 +481,7 @@ fn batches(step: &Step) -> (bool, Vec<String>) {
 }
 
 /// Runs the plan's steps (the lock and prologue are already in place). Each step is atomic.
-fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateError> {
+fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<(String, bool)>, MigrateError> {
     let mut done = Vec::new();
     for step in &plan.steps {
         // PostgreSQL runs a multi-statement batch as one transaction block, so a migration that
@@ -456,7 +502,7 @@ fn execute(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<String>, MigrateE
                 });
             }
         }
-        done.push(step.folder.clone());
+        done.push((step.folder.clone(), step.runs_migration));
     }
     Ok(done)
 }
@@ -492,6 +538,7 @@ mod tests {
                 "INSERT INTO v VALUES (1)".into(),
                 "COMMIT".into(),
             ],
+            runs_migration: true,
         };
         let (wrapped, batches) = super::batches(&step);
         assert!(wrapped);

@@ -30,9 +30,20 @@ impl ApplyCmd {
         let applied = ctx
             .report
             .step("apply migrations (under the migration lock)", |_| {
-                Ok(migrator.apply(&mut conn, &goal)?)
+                Ok(migrator.apply_detailed(&mut conn, &goal)?)
             })?;
-        report(ctx, "applied", &applied);
+        if applied.ran.is_empty() && !applied.recorded.is_empty() {
+            ctx.report.say("    applied: nothing ran");
+            ctx.report.set("applied", &applied.ran);
+        } else {
+            report(ctx, "applied", &applied.ran);
+        }
+        for f in &applied.recorded {
+            ctx.report.say(&format!(
+                "    recorded {f} (already applied by another tool: its checksum was recorded, none of its SQL ran)"
+            ));
+        }
+        ctx.report.set("recorded", &applied.recorded);
         Ok(())
     }
 }

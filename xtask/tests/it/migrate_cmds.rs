@@ -525,3 +525,37 @@ fn a_password_in_the_url_never_reaches_the_output() {
         );
     }
 }
+
+/// A database another tool migrated (diesel's version rows, no checksums): apply runs nothing
+/// and says it only recorded the checksums.
+#[test]
+fn apply_on_a_database_migrated_by_another_tool_only_records_checksums() {
+    for db in TestDb::each("apply_on_a_database_migrated_by_another_tool_only_records_checksums") {
+        let b = db.name();
+        let forget_checksums = || {
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut db.connect(),
+                &format!("DELETE FROM {}", backend::migrate::history::CHECKSUM_TABLE),
+            )
+            .unwrap()
+        };
+        ok(&db, None, &["apply"]);
+        forget_checksums();
+        let report = ok(&db, None, &["apply"]);
+        assert!(strings(&report["applied"]).is_empty(), "{b}: {report}");
+        assert_eq!(strings(&report["recorded"]).len(), 19, "{b}: {report}");
+
+        forget_checksums();
+        let run = xtask(&db, None, &["apply"]);
+        assert!(run.ok, "{b}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("applied: nothing ran")
+                && run.stdout.contains("none of its SQL ran")
+                && !run.stdout.contains(&format!("    applied {}", folder(1))),
+            "{b}: {}",
+            run.stdout
+        );
+        let again = ok(&db, None, &["apply"]);
+        assert!(strings(&again["recorded"]).is_empty(), "{b}: {again}");
+    }
+}
