@@ -98,15 +98,35 @@ pub fn check_reversible(
 ) -> Result<Vec<String>, MigrateError> {
     with_scratch(conn, |scratch| {
         let mut problems = Vec::new();
+        // A migration whose SQL fails is a defect of the history, reported as such with what was
+        // found before it. A failed transactional down.sql was rolled back to its savepoint, so
+        // the later migrations are still checked; any other failure ends the probe there,
+        // since what follows depends on it.
+        let failed = |m: &Migration, what: &str, e: MigrateError| {
+            let reason = match e {
+                MigrateError::Failed { message, .. } => message,
+                other => other.to_string(),
+            };
+            format!("{}: {what} fails: {reason}", m.folder)
+        };
         for m in migrations {
             let before = SchemaSnapshot::capture(scratch)?;
-            run_one(scratch, m, &m.up)?;
+            if let Err(e) = run_one(scratch, m, &m.up) {
+                problems.push(failed(m, "up.sql", e));
+                break;
+            }
             let Some(down) = &m.down else {
                 problems.push(format!("{}: no down.sql", m.folder));
                 continue;
             };
             let after_up = SchemaSnapshot::capture(scratch)?;
-            run_one(scratch, m, down)?;
+            if let Err(e) = run_one(scratch, m, down) {
+                problems.push(failed(m, "down.sql", e));
+                if m.run_in_transaction {
+                    continue;
+                }
+                break;
+            }
             let diff = before.diff_labeled(
                 &SchemaSnapshot::capture(scratch)?,
                 "before up",
@@ -119,7 +139,14 @@ pub fn check_reversible(
                     diff.join("; ")
                 ));
             }
-            run_one(scratch, m, &m.up)?;
+            if let Err(e) = run_one(scratch, m, &m.up) {
+                problems.push(failed(
+                    m,
+                    "up.sql run again after down.sql (down.sql leaves something behind)",
+                    e,
+                ));
+                break;
+            }
             if SchemaSnapshot::capture(scratch)? != after_up {
                 problems.push(format!(
                     "{}: up.sql gives a different schema the second time",

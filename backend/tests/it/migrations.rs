@@ -377,3 +377,46 @@ fn a_migration_without_a_final_terminator_applies_as_diesel_runs_it() {
         );
     }
 }
+
+/// A history whose down.sql fails, or leaves its table behind so that up.sql cannot run again,
+/// is reported migration by migration, every problem at once, not as the tool's own failure.
+#[test]
+fn failing_downs_and_reapplies_are_reported_as_the_historys_defects() {
+    use backend::migrate::{scratch, MigrationSet};
+    for db in TestDb::each("failing_downs_and_reapplies_are_reported_as_the_historys_defects") {
+        let backend = db.name();
+        let dir = tempfile::tempdir().unwrap();
+        for (folder, up, down) in [
+            (
+                "2020-01-01-000000_create_a",
+                "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+                "DROP TABLE missing_table;",
+            ),
+            (
+                "2020-01-02-000000_create_b",
+                "CREATE TABLE b (id INTEGER PRIMARY KEY);",
+                "SELECT 1;",
+            ),
+        ] {
+            let path = dir.path().join(folder);
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join("up.sql"), up).unwrap();
+            std::fs::write(path.join("down.sql"), down).unwrap();
+        }
+        let set = MigrationSet::from_dir(dir.path()).unwrap();
+        let all: Vec<_> = set.migrations.iter().collect();
+        let problems = scratch::check_reversible(&mut db.connect(), &all)
+            .unwrap_or_else(|e| panic!("{backend}: the probe itself failed: {e}"));
+        let text = problems.join("\n");
+        for needle in [
+            "2020-01-01-000000_create_a: down.sql fails",
+            "2020-01-02-000000_create_b: down.sql does not reverse up.sql",
+            "2020-01-02-000000_create_b: up.sql run again after down.sql",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{backend}: no `{needle}` in:\n{text}"
+            );
+        }
+    }
+}
