@@ -19,20 +19,18 @@ pub const PG_LOCK_KEY: i64 = 0x7066_6d69_6772_6174; // "pfmigrat"
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(120);
 const SQLITE_DEFAULT_BUSY_MS: u128 = 10_000;
 
-/// "host:pid tool", recorded as the lock owner and in the checksum table.
 /// The lock statements, written once: [`with_lock`] runs them and `sql` prints them.
 pub mod statements {
     use super::{history, LOCK_TABLE, PG_LOCK_KEY};
 
-    /// PostgreSQL: the tool polls the `try` form against a deadline; a printed script, which
-    /// cannot poll, waits with the blocking form on the same key.
-    pub fn pg_acquire(poll: bool) -> String {
-        let f = if poll {
-            "pg_try_advisory_lock"
-        } else {
-            "pg_advisory_lock"
-        };
-        format!("SELECT {f}({PG_LOCK_KEY})")
+    /// PostgreSQL: the tool polls this against a deadline.
+    pub fn pg_try_acquire() -> String {
+        format!("SELECT pg_try_advisory_lock({PG_LOCK_KEY})")
+    }
+
+    /// PostgreSQL: a printed script cannot poll, so it waits on the same key.
+    pub fn pg_acquire_waiting() -> String {
+        format!("SELECT pg_advisory_lock({PG_LOCK_KEY})")
     }
 
     pub fn pg_release() -> String {
@@ -55,6 +53,7 @@ pub mod statements {
     }
 }
 
+/// "host:pid tool", recorded as the lock owner and in the checksum table.
 pub fn owner_id(tool: &str) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -89,7 +88,7 @@ pub fn with_lock<T>(
             let started = Instant::now();
             loop {
                 let got: Flag =
-                    diesel::sql_query(format!("{} AS ok", statements::pg_acquire(true)))
+                    diesel::sql_query(format!("{} AS ok", statements::pg_try_acquire()))
                         .get_result(conn)?;
                 if got.ok {
                     break;

@@ -74,7 +74,7 @@ impl Plan {
         let lock_note = match self.backend {
             Backend::Postgres => format!(
                 "-- the migration lock (the tool polls pg_try_advisory_lock with a deadline)\n{};\n",
-                lock::statements::pg_acquire(false)
+                lock::statements::pg_acquire_waiting()
             ),
             Backend::Sqlite => "-- the migration lock: the lock row and BEGIN IMMEDIATE below, held to the end\n".to_owned(),
         };

@@ -294,9 +294,9 @@ fn dockerignore_admits_exactly_what_the_build_needs() {
 
 /// Replays the build stage's dependency layer in a temporary folder (the COPY lines before
 /// `COPY . .` and the stub RUN), then asks cargo to load that workspace: a manifest change
-/// that the stubs no longer satisfy fails here, not on Railway. `--no-deps --offline` because a
-/// test never downloads (a fresh cache lacks the lock file's platform-only crates); the lock
-/// itself is proven by every `--locked` build of the real workspace.
+/// that the stubs no longer satisfy fails here, not on Railway. `--no-deps` reads only the
+/// workspace's own manifests, so it needs no cargo cache and no download (an empty
+/// `CARGO_HOME` works); the lock itself is proven by every `--locked` build.
 #[test]
 fn dependency_stage_stubs_form_a_loadable_workspace() {
     let stages = stages();
@@ -336,13 +336,7 @@ fn dependency_stage_stubs_form_a_loadable_workspace() {
     assert_eq!(replayed, 1, "one stub RUN before `COPY . .`");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(dir.path())
         .env("CARGO_TARGET_DIR", dir.path().join("target"))
         .output()
