@@ -23,20 +23,32 @@ WORKDIR /src
 # The workspace's manifests with stub sources (build script, lib, binaries) ...
 COPY Cargo.toml Cargo.lock ./
 COPY backend/Cargo.toml backend/Cargo.toml
+COPY crates/data-safety/Cargo.toml crates/data-safety/Cargo.toml
+COPY crates/db-conn/Cargo.toml crates/db-conn/Cargo.toml
+COPY crates/imports/Cargo.toml crates/imports/Cargo.toml
+COPY crates/ledger/Cargo.toml crates/ledger/Cargo.toml
+COPY crates/migration-engine/Cargo.toml crates/migration-engine/Cargo.toml
+COPY crates/pf-data/Cargo.toml crates/pf-data/Cargo.toml
+COPY crates/portfolio/Cargo.toml crates/portfolio/Cargo.toml
+COPY crates/provider-sync/Cargo.toml crates/provider-sync/Cargo.toml
+COPY crates/safe-fs/Cargo.toml crates/safe-fs/Cargo.toml
+COPY crates/statements/Cargo.toml crates/statements/Cargo.toml
+COPY crates/test-kit/Cargo.toml crates/test-kit/Cargo.toml
 COPY xtask/Cargo.toml xtask/Cargo.toml
 RUN mkdir -p backend/src xtask/src \
-    && echo 'fn main() {}' > backend/build.rs \
     && echo 'fn main() {}' > backend/src/main.rs \
     && touch backend/src/lib.rs \
-    && echo 'fn main() {}' > xtask/src/main.rs
+    && echo 'fn main() {}' > xtask/src/main.rs \
+    && for crate in crates/*/; do mkdir -p "${crate}src" && touch "${crate}src/lib.rs"; done \
+    && echo 'fn main() {}' > crates/pf-data/build.rs
 # ... compile every dependency of the backend package, then forget the stubs' own artefacts.
 RUN cargo build --release -p backend --locked \
-    && rm -rf backend/build.rs backend/src xtask/src \
-        target/release/backend target/release/.fingerprint/backend-* \
-        target/release/build/backend-* target/release/deps/backend-* \
-        target/release/deps/libbackend-*
+    && cargo clean --release -p backend -p data-safety -p db-conn -p imports -p ledger -p migration-engine -p pf-data \
+        -p portfolio -p provider-sync -p safe-fs -p statements \
+    && rm -rf backend/src xtask/src crates
 
-# The real sources (.dockerignore admits only the manifests, backend/, xtask/, migrations/).
+# The real sources (.dockerignore admits only the manifests, backend/, crates/, xtask/,
+# migrations/).
 COPY . .
 RUN cargo build --release -p backend --locked \
     && install -m 0755 target/release/backend /usr/local/bin/backend \

@@ -14,21 +14,16 @@
 //! 3. **An unwritable data folder** (Railway mounts volumes owned by root) is reported as such,
 //!    not as SQLite's "unable to open database file".
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::DatabaseTarget;
-use crate::db::DbConnection;
-use crate::models::SEEDED_TABLES;
 use crate::storage;
+use data_safety::marker::{self, Marker};
+use db_conn::DatabaseTarget;
+use db_conn::DbConnection;
+use pf_data::counts::{count_all, has_user_data};
 
 /// Set to the id a refusal names to start once on an empty database on purpose.
 pub const ACCEPT_EMPTY_VAR: &str = "PF_ACCEPT_EMPTY_DATABASE";
-/// Appended to the SQLite file's name to name its marker.
-pub const MARKER_SUFFIX: &str = ".pf-marker";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GuardError {
@@ -65,24 +60,6 @@ pub struct DataGone {
     /// The value `PF_ACCEPT_EMPTY_DATABASE` must hold to acknowledge this loss.
     pub id: String,
     pub ack_note: String,
-}
-
-/// What a marker file records: that a database held data, and how much.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Marker {
-    /// Names this marker in an acknowledgement (`PF_ACCEPT_EMPTY_DATABASE=<id>`).
-    pub id: String,
-    pub database: String,
-    pub written_at: String,
-    pub total_rows: i64,
-    pub tables: BTreeMap<String, i64>,
-}
-
-/// The marker that belongs to a SQLite file: `<file>.pf-marker` beside it.
-pub fn marker_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().unwrap_or_default().to_os_string();
-    name.push(MARKER_SUFFIX);
-    db.with_file_name(name)
 }
 
 /// Checks run before the database is opened, reading the process environment.
@@ -126,9 +103,14 @@ pub fn check_with(
             suggested_path,
         });
     }
-    probe_folder(path, railway)?;
-    let marker_file = marker_path(path);
-    let Some(marker) = read_marker(&marker_file) else {
+    let platform = if railway {
+        Platform::Railway
+    } else {
+        Platform::Other
+    };
+    probe_folder(path, platform)?;
+    let marker_file = marker::path(path);
+    let Some(marker) = marker::read(&marker_file) else {
         return Ok(());
     };
     let state = match std::fs::metadata(path) {
@@ -153,54 +135,21 @@ pub fn after_open_with(
     let Some(path) = target.sqlite_path() else {
         return Ok(());
     };
-    let counts = crate::api::count_all(conn).map_err(|e| GuardError::Count {
+    let counts = count_all(conn).map_err(|e| GuardError::Count {
         database: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let marker_file = marker_path(path);
+    let marker_file = marker::path(path);
     if !has_user_data(&counts) {
-        if let Some(marker) = read_marker(&marker_file) {
+        if let Some(marker) = marker::read(&marker_file) {
             acknowledge_or_refuse(path, &marker_file, &marker, "holds no data now", &env)?;
         }
         return Ok(());
     }
-    if let Err(e) = write_marker(path, &counts) {
+    if let Err(e) = marker::write(path, &counts) {
         tracing::warn!(marker = %marker_file.display(), error = %e, "cannot write the data marker; a vanished database will not be detected at the next start");
     }
     Ok(())
-}
-
-/// Refreshes the marker on a clean shutdown: written when the database holds data, removed
-/// when it holds none (the running service saw it emptied). Problems are only logged.
-pub fn record(target: &DatabaseTarget, conn: &mut DbConnection) {
-    let Some(path) = target.sqlite_path() else {
-        return;
-    };
-    let marker_file = marker_path(path);
-    match crate::api::count_all(conn) {
-        Ok(counts) if has_user_data(&counts) => {
-            if let Err(e) = write_marker(path, &counts) {
-                tracing::warn!(marker = %marker_file.display(), error = %e, "cannot write the data marker");
-            }
-        }
-        Ok(_) => {
-            if marker_file.exists() {
-                if let Err(e) = std::fs::remove_file(&marker_file) {
-                    tracing::warn!(marker = %marker_file.display(), error = %e, "cannot remove the data marker of an emptied database");
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot count rows to refresh the data marker")
-        }
-    }
-}
-
-/// Rows beyond what the migrations seed (the rule `/health/data`'s `has_data` uses).
-pub fn has_user_data(counts: &BTreeMap<&'static str, i64>) -> bool {
-    counts
-        .iter()
-        .any(|(table, n)| *n > 0 && !SEEDED_TABLES.contains(table))
 }
 
 fn acknowledge_or_refuse(
@@ -249,61 +198,16 @@ fn acknowledge_or_refuse(
     })))
 }
 
-/// Reads a marker; an unreadable or malformed one still counts as "data existed".
-fn read_marker(path: &Path) -> Option<Marker> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(_) => String::new(),
-    };
-    Some(serde_json::from_str(&text).unwrap_or_else(|_| Marker {
-        id: "unreadable-marker".into(),
-        database: path.display().to_string(),
-        written_at: "an unknown time".into(),
-        total_rows: -1,
-        tables: BTreeMap::new(),
-    }))
-}
-
-/// Writes the marker atomically: a temporary file, fsynced, renamed over the old one.
-fn write_marker(db: &Path, counts: &BTreeMap<&'static str, i64>) -> std::io::Result<()> {
-    let now = chrono::Utc::now();
-    let marker = Marker {
-        id: format!(
-            "{:x}{:x}",
-            now.timestamp_nanos_opt().unwrap_or_default(),
-            std::process::id()
-        ),
-        database: storage::resolve(db).display().to_string(),
-        written_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        total_rows: counts.values().sum(),
-        tables: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-    };
-    let path = marker_path(db);
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(serde_json::to_string_pretty(&marker)?.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // Make the rename itself durable.
-            std::fs::File::open(folder)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+/// Where the service runs, as far as the folder advice is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Platform {
+    Railway,
+    Other,
 }
 
 /// Creates and removes a file in the database's folder (when that folder exists), so that a
 /// read-only or root-owned mount is named as such.
-fn probe_folder(db: &Path, railway: bool) -> Result<(), GuardError> {
+fn probe_folder(db: &Path, platform: Platform) -> Result<(), GuardError> {
     let folder = match db.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -318,9 +222,9 @@ fn probe_folder(db: &Path, railway: bool) -> Result<(), GuardError> {
             Ok(())
         }
         Err(e) => Err(GuardError::FolderNotWritable {
-            folder: storage::resolve(&folder).display().to_string(),
+            folder: db_conn::paths::resolve(&folder).display().to_string(),
             reason: e.to_string(),
-            hint: if railway {
+            hint: if platform == Platform::Railway {
                 "; Railway mounts volumes owned by root and this image runs as a non-root user: set the service variable RAILWAY_RUN_UID=0".into()
             } else {
                 "; give this user write access to it or point DATABASE_PATH elsewhere".into()
@@ -377,9 +281,9 @@ mod tests {
         let path = dir.path().join("pf.db");
         let db = DatabaseTarget::sqlite(&path);
         check_with(&db, env(&[])).unwrap(); // nothing yet: a first start
-        let counts = BTreeMap::from([("fund_info", 2_i64), ("system_config", 3)]);
-        write_marker(&path, &counts).unwrap();
-        let marker = read_marker(&marker_path(&path)).unwrap();
+        let counts = std::collections::BTreeMap::from([("fund_info", 2_i64), ("system_config", 3)]);
+        marker::write(&path, &counts).unwrap();
+        let marker = marker::read(&marker::path(&path)).unwrap();
         assert_eq!(marker.total_rows, 5);
 
         let err = check_with(&db, env(&[])).unwrap_err();
@@ -410,7 +314,7 @@ mod tests {
         })
         .unwrap();
         assert!(
-            !marker_path(&path).exists(),
+            !marker::path(&path).exists(),
             "the acknowledgement is used up"
         );
         check_with(&db, env(&[])).unwrap();
@@ -420,7 +324,7 @@ mod tests {
     fn a_malformed_marker_still_counts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pf.db");
-        std::fs::write(marker_path(&path), "{not json").unwrap();
+        std::fs::write(marker::path(&path), "{not json").unwrap();
         let err = check_with(&DatabaseTarget::sqlite(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("unreadable-marker"), "{err}");
     }
@@ -428,7 +332,7 @@ mod tests {
     #[test]
     fn marker_sits_beside_the_database() {
         assert_eq!(
-            marker_path(Path::new("/app/data/personalfinance.db")),
+            marker::path(Path::new("/app/data/personalfinance.db")),
             Path::new("/app/data/personalfinance.db.pf-marker")
         );
     }

@@ -1,16 +1,11 @@
-//! personalfinance backend: the diesel-based service and the database-operations library
-//! that `xtask` shares. See ARCHITECTURE.md for the map.
+//! personalfinance service: the HTTP API, the start guard and the storage rules, over the
+//! data (`pf-data`), the migration engine and data safety. See ARCHITECTURE.md for the map.
 
 pub mod api;
-pub mod backup;
-pub mod config;
-pub mod db;
-pub mod decimal;
+pub mod backup_cli;
+pub mod cli_imports;
+pub mod cli_ledger;
 pub mod guard;
-pub mod migrate;
-pub mod models;
-pub mod resource;
-pub mod schema;
+pub mod instance;
 pub mod server;
 pub mod storage;
-pub mod testing;

@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Context;
 use backend::api::Auth;
-use backend::config::DatabaseTarget;
 use clap::{Parser, Subcommand};
+use db_conn::DatabaseTarget;
 
 #[derive(Parser)]
 #[command(name = "backend", version, about = "personalfinance backend")]
@@ -38,7 +38,19 @@ enum Command {
     },
     /// Data safety: backup, restore, export, import, transfer, integrity.
     #[command(flatten)]
-    Data(backend::backup::cli::DataCommand),
+    Data(backend::backup_cli::DataCommand),
+    /// Bookkeeping: `dca run [--as-of DATE]`, `snapshots run [--date DATE]`.
+    #[command(flatten)]
+    Ledger(backend::cli_ledger::LedgerCommand),
+    /// Provider statement files into the tables: `statements import --source ibkr FILE`.
+    #[command(subcommand)]
+    Statements(backend::cli_imports::StatementsCommand),
+    /// Fetch every provider with credentials (IBKR_FLEX_TOKEN, WISE_API_TOKEN, OKX_API_KEY, EVM_RPC_URL) into the tables.
+    Sync {
+        /// Only this provider: ibkr, wise, okx or evm
+        #[arg(long, value_parser = backend::cli_imports::parse_sync_source)]
+        source: Option<imports::Source>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -86,7 +98,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 applied.len()
             );
         }
-        Command::Data(command) => backend::backup::cli::run(&command, &target)?,
+        Command::Data(command) => backend::backup_cli::run(&command, &target)?,
+        Command::Ledger(command) => backend::cli_ledger::run(&command, &target)?,
+        Command::Statements(command) => backend::cli_imports::run_statements(&command, &target)?,
+        Command::Sync { source } => backend::cli_imports::run_sync(source, &target)?,
     }
     Ok(())
 }

@@ -2,13 +2,11 @@
 //! until SIGTERM/Ctrl-C.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
-
-use serde::Serialize;
 
 use crate::api::{self, AppState, Auth};
-use crate::config::DatabaseTarget;
-use crate::db::{self, migrations, DbError, Pool};
+use db_conn::DatabaseTarget;
+use db_conn::{self as db, DbError, Pool};
+use pf_data::migrations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -31,27 +29,6 @@ pub enum ServeError {
     Admin(#[from] crate::api::admin::AdminConfigError),
 }
 
-/// Which process answers: lets a deploy check tell the new deployment from the old one.
-#[derive(Debug, Serialize)]
-pub struct Instance {
-    pub started_at: String,
-    pub pid: u32,
-    pub version: &'static str,
-    /// `RAILWAY_DEPLOYMENT_ID` when Railway runs the process.
-    pub deployment_id: Option<String>,
-}
-
-/// This process's [`Instance`], fixed the first time it is asked for (at startup).
-pub fn instance() -> &'static Instance {
-    static INSTANCE: OnceLock<Instance> = OnceLock::new();
-    INSTANCE.get_or_init(|| Instance {
-        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION"),
-        deployment_id: crate::storage::process_env("RAILWAY_DEPLOYMENT_ID"),
-    })
-}
-
 /// Opens the database (creating the SQLite file when missing), applies pending migrations and
 /// returns a pool plus the versions it applied. Blocking.
 pub fn prepare(target: &DatabaseTarget) -> Result<(Pool, Vec<String>), ServeError> {
@@ -68,7 +45,7 @@ pub async fn run(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    instance();
+    crate::instance::instance();
     let admin = crate::api::admin::AdminToken::from_env(&auth)?;
     // Before anything touches the database: no SQLite on ephemeral storage on Railway, no
     // empty database created where a marker says data used to be.
@@ -102,7 +79,7 @@ pub async fn run(
     // Refresh the data marker so the next start knows whether this database held data.
     let _ = tokio::task::spawn_blocking(move || {
         if let Ok(mut conn) = pool.get() {
-            crate::guard::record(&target, &mut conn);
+            data_safety::marker::record(&target, &mut conn);
         }
     })
     .await;

@@ -2,15 +2,17 @@
 //! (`guard.rs`) and `/health/data` both decide through [`describe_with`], so what the service
 //! refuses and what it reports can never disagree.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
+use db_conn::paths::resolve;
 
-use crate::config::DatabaseTarget;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+use db_conn::DatabaseTarget;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StorageInfo {
-    pub backend: &'static str,
+    pub backend: String,
     /// Absolute SQLite path, or the PostgreSQL URL with secrets masked.
     pub location: String,
     pub persistent: bool,
@@ -35,7 +37,7 @@ pub fn on_railway(env: &impl Fn(&str) -> Option<String>) -> bool {
 }
 
 pub fn describe_with(target: &DatabaseTarget, env: impl Fn(&str) -> Option<String>) -> StorageInfo {
-    let backend = target.backend_name();
+    let backend = target.backend_name().to_owned();
     let Some(path) = target.sqlite_path() else {
         return StorageInfo {
             backend,
@@ -68,40 +70,6 @@ pub fn describe_with(target: &DatabaseTarget, env: impl Fn(&str) -> Option<Strin
         location: location.display().to_string(),
         persistent,
         reason,
-    }
-}
-
-/// The path as the kernel will resolve it: absolute, `.` and `..` folded, and symbolic links
-/// of its longest existing ancestor followed. `/vol/../etc/pf.db` is not on a volume at
-/// `/vol`, and neither is a symbolic link inside the volume that points elsewhere.
-pub fn resolve(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut folded = PathBuf::new();
-    for part in absolute.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                folded.pop();
-            }
-            other => folded.push(other),
-        }
-    }
-    // Follow links on the part that exists; the rest is appended as written.
-    let mut existing = folded.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = existing.canonicalize() {
-            let mut out = real;
-            out.extend(rest.iter().rev());
-            return out;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return folded,
-        }
     }
 }
 

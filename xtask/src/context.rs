@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use backend::config::DatabaseTarget;
+use db_conn::DatabaseTarget;
 
-use crate::report::Reporter;
+use crate::report::{Output, Reporter};
 
 pub struct Ctx {
     database_url: Option<String>,
@@ -18,12 +18,12 @@ impl Ctx {
         database_url: Option<String>,
         migrations_root: Option<PathBuf>,
         command: &str,
-        json: bool,
+        output: Output,
     ) -> Self {
         Self {
             database_url,
             migrations_root: migrations_root.unwrap_or_else(|| project_root().join("migrations")),
-            report: Reporter::new(command, json),
+            report: Reporter::new(command, output),
         }
     }
 
@@ -42,7 +42,7 @@ impl Ctx {
     }
 
     /// True when working on the repository's own trees (no `--migrations-root` elsewhere), the
-    /// only trees `backend/src/schema.rs` describes.
+    /// only trees `crates/pf-data/src/schema.rs` describes.
     pub fn uses_repo_trees(&self) -> bool {
         self.migrations_root == project_root().join("migrations")
     }

@@ -124,7 +124,11 @@ fn main() -> std::process::ExitCode {
         cli.database_url,
         cli.migrations_root,
         cli.command.name(),
-        cli.json,
+        if cli.json {
+            report::Output::Json
+        } else {
+            report::Output::Text
+        },
     );
     let outcome = Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
         sh.change_dir(project_root());
@@ -160,7 +164,7 @@ fn main() -> std::process::ExitCode {
     match failed {
         None => std::process::ExitCode::SUCCESS,
         Some(e) => {
-            eprintln!("error: {}", backend::config::redact_urls_in(&e));
+            eprintln!("error: {}", db_conn::redact_urls_in(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+/// Who reads stdout: people (text), or machines (`--json`: one JSON document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 pub struct Reporter {
     json: bool,
     github: bool,
@@ -19,9 +26,9 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(command: &str, json: bool) -> Self {
+    pub fn new(command: &str, output: Output) -> Self {
         Self {
-            json,
+            json: output == Output::Json,
             github: std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"),
             command: command.to_owned(),
             steps: Vec::new(),
@@ -49,10 +56,7 @@ impl Reporter {
         let took = started.elapsed();
         let (ok, error) = match &result {
             Ok(_) => (true, None),
-            Err(e) => (
-                false,
-                Some(backend::config::redact_urls_in(&format!("{e:#}"))),
-            ),
+            Err(e) => (false, Some(db_conn::redact_urls_in(&format!("{e:#}")))),
         };
         match &error {
             None => self.say(&format!("    ok ({})", human(took))),
@@ -117,7 +121,7 @@ impl Reporter {
         let error = outcome
             .as_ref()
             .err()
-            .map(|e| backend::config::redact_urls_in(&format!("{e:#}")));
+            .map(|e| db_conn::redact_urls_in(&format!("{e:#}")));
         if self.json {
             let mut doc = Map::new();
             doc.insert("command".into(), json!(self.command));

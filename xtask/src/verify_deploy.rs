@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use serde_json::Value;
+use backend::api::DataHealth;
+use backend::instance::Instance;
 use xshell::Shell;
 
 use crate::Ctx;
@@ -44,13 +45,13 @@ pub struct VerifyDeploy {
 impl VerifyDeploy {
     pub fn run(&self, _sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
-            bail!("--url (APP_URL) must be the service's base URL, e.g. https://personalfinance.up.railway.app; got `{}`", backend::config::redact_url(&self.url));
+            bail!("--url (APP_URL) must be the service's base URL, e.g. https://personalfinance.up.railway.app; got `{}`", db_conn::redact_url(&self.url));
         }
         let token = std::env::var("API_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
             .context("API_TOKEN is not set: /health/data needs the service's bearer token (in CI: the API_TOKEN secret)")?;
-        let shown = backend::config::redact_url(self.url.trim_end_matches('/'))
+        let shown = db_conn::redact_url(self.url.trim_end_matches('/'))
             .trim_end_matches('/')
             .to_owned();
         let before = match &self.before {
@@ -60,12 +61,12 @@ impl VerifyDeploy {
         let previous_instance = before
             .as_ref()
             .filter(|_| self.expect_new_instance)
-            .map(|b| b["instance"].clone());
+            .map(|b| b.instance.clone());
         let report = ctx.report.step(&format!("GET {shown}/health/data"), |r| {
             let report = self.fetch(&token, previous_instance.as_ref())?;
             r.say(&format!(
                 "    {} rows, has_data {}, storage: {}",
-                report["total_rows"], report["has_data"], report["storage"]["reason"]
+                report.total_rows, report.has_data, report.storage.reason
             ));
             Ok(report)
         })?;
@@ -96,7 +97,11 @@ impl VerifyDeploy {
     }
 
     /// Polls `/health/data` until it answers (and, when asked, from a new instance).
-    fn fetch(&self, token: &str, previous_instance: Option<&Value>) -> anyhow::Result<Value> {
+    fn fetch(
+        &self,
+        token: &str,
+        previous_instance: Option<&Instance>,
+    ) -> anyhow::Result<DataHealth> {
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -117,14 +122,14 @@ impl VerifyDeploy {
                     let body = response.body_mut().read_to_string().unwrap_or_default();
                     match status {
                         200 => {
-                            let report: Value = serde_json::from_str(&body).with_context(|| {
-                                format!("/health/data answered 200 with something that is not JSON: {}", first_line(&body))
+                            let report: DataHealth = serde_json::from_str(&body).with_context(|| {
+                                format!("/health/data answered 200 with something that is not its report (is APP_URL this service?): {}", first_line(&body))
                             })?;
                             match previous_instance {
-                                Some(old) if report["instance"] == *old => {
+                                Some(old) if report.instance == *old => {
                                     last = format!(
-                                        "the instance that answered before the deploy (started {}) still answers",
-                                        report["instance"]["started_at"]
+                                        "the instance that answered before the deploy (started {:?}) still answers",
+                                        report.instance.started_at
                                     );
                                 }
                                 _ => return Ok(report),
@@ -163,68 +168,58 @@ fn first_line(body: &str) -> String {
         .collect()
 }
 
-fn read_report(path: &Path) -> anyhow::Result<Value> {
+fn read_report(path: &Path) -> anyhow::Result<DataHealth> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "cannot read {}: save one before deploying with --save",
             path.display()
         )
     })?;
-    let report: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a /health/data report", path.display()))?;
-    if !report["tables"].is_object() {
-        bail!(
-            "{} has no `tables`: it is not a /health/data report",
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a /health/data report (save one with --save)",
             path.display()
-        );
-    }
-    Ok(report)
+        )
+    })
 }
 
 /// Written to a temporary name and renamed, so a killed run leaves no half report.
-fn save_report(path: &Path, report: &Value) -> anyhow::Result<()> {
+fn save_report(path: &Path, report: &DataHealth) -> anyhow::Result<()> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let text = serde_json::to_string_pretty(report)? + "\n";
+    safe_fs::write_atomic(path, text.as_bytes(), safe_fs::Access::Private)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// What is wrong with one report on its own.
-pub fn health_problems(report: &Value) -> Vec<String> {
+pub fn health_problems(report: &DataHealth) -> Vec<String> {
     let mut problems = Vec::new();
-    if report["storage"]["persistent"] == Value::Bool(false) {
+    if !report.storage.persistent {
         problems.push(format!(
             "storage is not persistent: {}",
-            report["storage"]["reason"]
-                .as_str()
-                .unwrap_or("no reason given")
+            report.storage.reason
         ));
     }
-    if let Some(pending) = report["migrations"]["pending"]
-        .as_array()
-        .filter(|p| !p.is_empty())
-    {
-        problems.push(format!("{} migration(s) pending", pending.len()));
+    if !report.migrations.pending.is_empty() {
+        problems.push(format!(
+            "{} migration(s) pending",
+            report.migrations.pending.len()
+        ));
     }
     problems
 }
 
 /// Row counts that dropped, tables that vanished, data that disappeared.
-pub fn compare(before: &Value, after: &Value) -> Vec<String> {
+pub fn compare(before: &DataHealth, after: &DataHealth) -> Vec<String> {
     let mut problems = Vec::new();
-    if before["has_data"] == Value::Bool(true) && after["has_data"] != Value::Bool(true) {
+    if before.has_data && !after.has_data {
         problems.push("has_data went from true to false".to_owned());
     }
-    let empty = serde_json::Map::new();
-    let now = after["tables"].as_object().unwrap_or(&empty);
-    for (table, was) in before["tables"].as_object().unwrap_or(&empty) {
-        let was = was.as_i64().unwrap_or(0);
-        match now.get(table).and_then(Value::as_i64) {
+    for (table, was) in &before.tables {
+        match after.tables.get(table) {
             None => problems.push(format!("table {table} is gone (had {was} rows)")),
             Some(is) if is < was => problems.push(format!("{table}: {was} -> {is} rows")),
             Some(_) => {}
@@ -234,23 +229,15 @@ pub fn compare(before: &Value, after: &Value) -> Vec<String> {
 }
 
 /// One line per table whose count changed, for the log.
-fn count_changes(before: &Value, after: &Value) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let was = before["tables"].as_object().unwrap_or(&empty);
-    after["tables"]
-        .as_object()
-        .unwrap_or(&empty)
-        .iter()
-        .filter_map(|(table, is)| {
-            let old = was.get(table).and_then(Value::as_i64);
-            let new = is.as_i64();
-            (old != new).then(|| {
-                format!(
-                    "{table}: {} -> {}",
-                    old.map_or("-".into(), |n| n.to_string()),
-                    new.map_or("-".into(), |n| n.to_string())
-                )
-            })
+fn count_changes(before: &DataHealth, after: &DataHealth) -> Vec<String> {
+    let shown = |n: Option<&i64>| n.map_or("-".to_owned(), i64::to_string);
+    let tables: std::collections::BTreeSet<&String> =
+        before.tables.keys().chain(after.tables.keys()).collect();
+    tables
+        .into_iter()
+        .filter_map(|table| {
+            let (old, new) = (before.tables.get(table), after.tables.get(table));
+            (old != new).then(|| format!("{table}: {} -> {}", shown(old), shown(new)))
         })
         .collect()
 }
@@ -265,12 +252,13 @@ mod tests {
 
     use super::*;
 
-    fn report(counts: &[(&str, i64)], has_data: bool, started: &str) -> Value {
-        let tables: serde_json::Map<String, Value> = counts
+    /// A report as the service writes it, parsed into the type (so the wire format is tested).
+    fn report(counts: &[(&str, i64)], has_data: bool, started: &str) -> DataHealth {
+        let tables: serde_json::Map<String, serde_json::Value> = counts
             .iter()
             .map(|(t, n)| (t.to_string(), json!(n)))
             .collect();
-        json!({
+        serde_json::from_value(json!({
             "status": "ok",
             "storage": {"backend": "sqlite", "location": "/app/data/personalfinance.db", "persistent": true, "reason": "on the volume"},
             "tables": tables,
@@ -278,7 +266,9 @@ mod tests {
             "has_data": has_data,
             "migrations": {"applied": ["1"], "pending": []},
             "instance": {"started_at": started, "pid": 1, "version": "0.1.0", "deployment_id": null},
-        })
+            "last_verified_backup": null,
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -300,8 +290,8 @@ mod tests {
             vec!["table fund_info is gone (had 3 rows)"]
         );
         let mut ephemeral = report(&[], false, "b");
-        ephemeral["storage"]["persistent"] = json!(false);
-        ephemeral["migrations"]["pending"] = json!(["20240101000000"]);
+        ephemeral.storage.persistent = false;
+        ephemeral.migrations.pending = vec!["20240101000000".into()];
         assert_eq!(health_problems(&ephemeral).len(), 2);
     }
 
@@ -356,7 +346,7 @@ mod tests {
 
     fn run(cmd: &VerifyDeploy) -> anyhow::Result<()> {
         let sh = Shell::new().unwrap();
-        let mut ctx = Ctx::new(None, None, "verify-deploy", false);
+        let mut ctx = Ctx::new(None, None, "verify-deploy", crate::report::Output::Text);
         cmd.run(&sh, &mut ctx)
     }
 
@@ -367,17 +357,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let saved = dir.path().join("backups").join("health_data_before.json");
 
-        let old = report(&[("fund_info", 3), ("system_config", 3)], true, "old").to_string();
+        let old = serde_json::to_string(&report(
+            &[("fund_info", 3), ("system_config", 3)],
+            true,
+            "old",
+        ))
+        .unwrap();
         let (url, seen) = serve(vec![(200, old.clone())]);
         run(&command(&url, None, Some(saved.clone()), false)).unwrap();
-        assert_eq!(read_report(&saved).unwrap()["tables"]["fund_info"], 3);
+        assert_eq!(read_report(&saved).unwrap().tables["fund_info"], 3);
         assert_eq!(
             seen.lock().unwrap()[0],
             "bearer test-token-0123456789abcdef"
         );
 
         // The old instance answers twice (still draining), then the new one with every row.
-        let new = report(&[("fund_info", 5), ("system_config", 3)], true, "new").to_string();
+        let new = serde_json::to_string(&report(
+            &[("fund_info", 5), ("system_config", 3)],
+            true,
+            "new",
+        ))
+        .unwrap();
         let (url, seen) = serve(vec![
             (502, "bad gateway".into()),
             (200, old.clone()),
@@ -387,7 +387,12 @@ mod tests {
         assert_eq!(seen.lock().unwrap().len(), 3);
 
         // The new instance lost the data: a one-line reason naming the table.
-        let wiped = report(&[("fund_info", 0), ("system_config", 3)], false, "new").to_string();
+        let wiped = serde_json::to_string(&report(
+            &[("fund_info", 0), ("system_config", 3)],
+            false,
+            "new",
+        ))
+        .unwrap();
         let (url, _) = serve(vec![(200, wiped)]);
         let err = run(&command(&url, Some(saved.clone()), None, true))
             .unwrap_err()

@@ -14,19 +14,17 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use subtle::ConstantTimeEq;
 
+use super::stream::ChannelReader;
 use super::{AppError, AppState, Auth, MIN_TOKEN_LEN};
-use crate::backup::{self, archive, store, BackupError, RestoreReport, SwapMode};
+use data_safety::{self as backup, archive, store, BackupError, RestoreReport, SwapMode};
 
 /// Every admin route starts with this.
-pub const PREFIX: &str = "/api/v1/admin/";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AdminConfigError {
@@ -51,6 +49,11 @@ impl std::fmt::Debug for AdminToken {
 }
 
 impl AdminToken {
+    /// The token the admin endpoints accept; None when they are disabled.
+    pub(super) fn expected(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
     /// `ADMIN_TOKEN`'s value: unset or empty disables the admin endpoints.
     pub fn new(token: Option<String>, api: &Auth) -> Result<Self, AdminConfigError> {
         let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
@@ -75,7 +78,7 @@ impl AdminToken {
     }
 
     /// Where the service keeps backups for `target`.
-    pub fn backups_dir(&self, target: &crate::config::DatabaseTarget) -> std::path::PathBuf {
+    pub fn backups_dir(&self, target: &db_conn::DatabaseTarget) -> std::path::PathBuf {
         self.1.clone().unwrap_or_else(|| store::dir_for(target))
     }
 
@@ -96,42 +99,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admin/restore",
             post(upload).layer(DefaultBodyLimit::disable()),
         )
-}
-
-/// The admin check (called by the token middleware for every path under [`PREFIX`]):
-/// 401 without a token or with a wrong one, 403 with the API token or when disabled.
-pub async fn require_admin(
-    state: &AppState,
-    req: Request,
-    next: Next,
-) -> Result<Response, AppError> {
-    let presented = super::auth::bearer_token(&req);
-    let forbidden = |message: &str| AppError::Client {
-        status: StatusCode::FORBIDDEN,
-        code: "forbidden",
-        message: message.into(),
-    };
-    let Some(presented) = presented else {
-        return Err(AppError::Unauthorized(
-            "missing bearer token: admin endpoints need the header `Authorization: Bearer <ADMIN_TOKEN>`".into(),
-        ));
-    };
-    let Some(expected) = &state.admin.0 else {
-        return Err(forbidden(
-            "admin endpoints are disabled: set ADMIN_TOKEN on the service to enable them",
-        ));
-    };
-    if bool::from(expected.as_bytes().ct_eq(presented)) {
-        return Ok(next.run(req).await);
-    }
-    if let Auth::Token(api) = &*state.auth {
-        if bool::from(api.as_bytes().ct_eq(presented)) {
-            return Err(forbidden(
-                "the API token cannot use admin endpoints: send ADMIN_TOKEN",
-            ));
-        }
-    }
-    Err(AppError::Unauthorized("invalid admin token".into()))
 }
 
 fn backup_error(e: BackupError) -> AppError {
@@ -238,28 +205,6 @@ async fn download(State(state): State<AppState>) -> Result<Response, AppError> {
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// Reads what the request body delivers, from a blocking task.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.current.len());
-        out[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
-    }
-}
-
 async fn upload(
     State(state): State<AppState>,
     body: Body,
@@ -277,10 +222,7 @@ async fn upload(
     let unpack_into = staging.clone();
     let unpacking = tokio::task::spawn_blocking(move || {
         store::create_private_dir(unpack_into.parent().unwrap_or(std::path::Path::new(".")))?;
-        let mut reader = ChannelReader {
-            rx,
-            current: Bytes::new(),
-        };
+        let mut reader = ChannelReader::new(rx);
         let result = archive::unpack(&mut reader, &unpack_into);
         // Drain, so the sender never waits on a reader that stopped.
         let mut sink = [0u8; 8192];
@@ -298,7 +240,7 @@ async fn upload(
     }
     drop(tx);
     let unpacked = unpacking.await.map_err(task_failed)?;
-    let cleanup = RemoveDir(staging.clone());
+    let cleanup = safe_fs::RemoveOnDrop::new(&staging);
     unpacked.map_err(backup_error)?;
     let report = tokio::task::spawn_blocking(move || {
         backup::restore(&target, &dir, &staging, SwapMode::Transaction)
@@ -309,12 +251,4 @@ async fn upload(
     drop(cleanup);
     tracing::info!(restored = %report.restored, safety_backup = ?report.safety_backup, "restored a backup uploaded to POST /api/v1/admin/restore");
     Ok(Json(report))
-}
-
-struct RemoveDir(std::path::PathBuf);
-
-impl Drop for RemoveDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -9,8 +9,9 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::error::Write;
 use super::{ApiJson, AppError, AppState};
-use crate::resource::{ListFilter, Resource, DEFAULT_LIMIT, MAX_LIMIT};
+use pf_data::resource::{ListFilter, Resource, DEFAULT_LIMIT, MAX_LIMIT};
 
 pub fn collection_path<R: Resource>() -> String {
     format!("/api/v1/{}", R::TABLE)
@@ -103,7 +104,7 @@ async fn get_one<R: Resource>(
     let id = id?.0;
     let row = state
         .with_conn(move |conn| {
-            R::get(conn, id).map_err(|e| AppError::from_write(e, R::TABLE, Some(id), false))
+            R::get(conn, id).map_err(|e| AppError::from_write(e, R::TABLE, Some(id), Write::Store))
         })
         .await?;
     Ok(Json(row))
@@ -116,7 +117,8 @@ async fn create<R: Resource>(
     R::validate(&input).map_err(AppError::unprocessable)?;
     let row = state
         .with_conn(move |conn| {
-            R::create(conn, &input).map_err(|e| AppError::from_write(e, R::TABLE, None, false))
+            R::create(conn, &input)
+                .map_err(|e| AppError::from_write(e, R::TABLE, None, Write::Store))
         })
         .await?;
     let location = serde_json::to_value(&row)
@@ -140,7 +142,7 @@ async fn replace<R: Resource>(
     let row = state
         .with_conn(move |conn| {
             R::update(conn, id, &input)
-                .map_err(|e| AppError::from_write(e, R::TABLE, Some(id), false))
+                .map_err(|e| AppError::from_write(e, R::TABLE, Some(id), Write::Store))
         })
         .await?;
     Ok(Json(row))
@@ -158,7 +160,7 @@ async fn delete<R: Resource>(
                 R::TABLE
             ))),
             Ok(_) => Ok(StatusCode::NO_CONTENT),
-            Err(e) => Err(AppError::from_write(e, R::TABLE, Some(id), true)),
+            Err(e) => Err(AppError::from_write(e, R::TABLE, Some(id), Write::Delete)),
         })
         .await
 }

@@ -23,6 +23,14 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Which kind of write failed, for [`AppError::from_write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// A read, create or update.
+    Store,
+    Delete,
+}
+
 impl AppError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::client(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -67,8 +75,9 @@ impl AppError {
     }
 
     /// Maps a failed write: a missing parent is the client's mistake (422), a duplicate a
-    /// conflict (409). `deleting` turns a foreign-key failure into "still referenced".
-    pub fn from_write(err: DieselError, table: &str, id: Option<i64>, deleting: bool) -> Self {
+    /// conflict (409). A delete's foreign-key failure means "still referenced".
+    pub fn from_write(err: DieselError, table: &str, id: Option<i64>, write: Write) -> Self {
+        let deleting = write == Write::Delete;
         match err {
             DieselError::NotFound => Self::not_found(match id {
                 Some(id) => format!("{table} has no row with id {id}"),
@@ -103,7 +112,7 @@ impl AppError {
 
 impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
-        Self::from_write(err, "database", None, false)
+        Self::from_write(err, "database", None, Write::Store)
     }
 }
 

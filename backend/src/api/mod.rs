@@ -5,8 +5,12 @@ mod auth;
 mod crud;
 mod error;
 mod health;
+pub mod imports;
 mod json;
+pub mod ledger;
 pub mod openapi;
+mod page;
+mod stream;
 
 use std::sync::Arc;
 
@@ -17,13 +21,13 @@ use axum::{middleware, Router};
 pub use auth::{Auth, AuthConfigError, MIN_TOKEN_LEN};
 pub use crud::Page;
 pub use error::AppError;
-pub use health::{count_all, DataHealth};
+pub use health::DataHealth;
 pub use json::ApiJson;
 
-use crate::config::DatabaseTarget;
-use crate::db::{DbConnection, Pool};
-use crate::models::visit_all;
-use crate::resource::{Resource, ResourceVisitor};
+use db_conn::DatabaseTarget;
+use db_conn::{DbConnection, Pool};
+use pf_data::models::visit_all;
+use pf_data::resource::{Resource, ResourceVisitor};
 
 /// Largest request body accepted; larger ones get a 413 JSON error.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -85,6 +89,9 @@ pub fn router(state: AppState) -> Router {
     resources
         .0
         .merge(admin::routes())
+        .merge(imports::routes())
+        .merge(ledger::routes())
+        .merge(page::routes())
         .route("/health", get(health::health))
         .route("/health/data", get(health::data))
         .route("/openapi.json", get(openapi::serve))

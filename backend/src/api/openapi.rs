@@ -5,8 +5,10 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::crud::{collection_path, item_path};
-use crate::models::visit_all;
-use crate::resource::{FieldKind, FieldSpec, Resource, ResourceVisitor, DEFAULT_LIMIT, MAX_LIMIT};
+use pf_data::models::visit_all;
+use pf_data::resource::{
+    FieldKind, FieldSpec, Resource, ResourceVisitor, DEFAULT_LIMIT, MAX_LIMIT,
+};
 
 pub async fn serve() -> Json<Value> {
     Json(document())
@@ -18,6 +20,8 @@ pub fn document() -> Value {
         schemas: Map::new(),
     };
     doc.fixed_paths();
+    super::ledger::openapi_paths(&mut doc.paths);
+    super::imports::openapi_paths(&mut doc.paths);
     visit_all(&mut doc);
     doc.schemas.insert(
         "Error".into(),

@@ -1,8 +1,8 @@
 //! export -> import on both backends, and SQLite -> PostgreSQL transfer: every row, id,
 //! decimal, NULL, unicode string and timestamp equal; foreign keys intact; sequences moved on.
 
-use backend::backup::export;
-use backend::resource::Resource;
+use data_safety::export;
+use pf_data::resource::Resource;
 
 use crate::backup_util::*;
 use crate::support::TestDb;
@@ -21,7 +21,11 @@ fn export_import_round_trip_keeps_every_value_on_each_backend() {
         let out = ok(&source, work.path(), &["export", dir.to_str().unwrap()]);
         assert!(out.contains("exported"), "{b}: {out}");
         let manifest = export::ExportManifest::read(&dir).unwrap();
-        assert_eq!(manifest.tables.len(), 22, "{b}");
+        assert_eq!(
+            manifest.tables.len(),
+            pf_data::models::table_names().len(),
+            "{b}"
+        );
 
         // Into a fresh database of the same backend: identical, at full precision.
         let dest = if b == "sqlite" {
@@ -60,7 +64,7 @@ fn export_import_round_trip_keeps_every_value_on_each_backend() {
                 .any(|r| r["fund_name"].as_str().unwrap().contains("中文")),
             "{b}: unicode covered"
         );
-        let report = backend::backup::integrity::check(&dest.target, None).unwrap();
+        let report = data_safety::integrity::check(&dest.target, None).unwrap();
         assert!(
             report.ok && report.foreign_keys_checked >= 5,
             "{b}: {:?}",
@@ -74,24 +78,25 @@ fn export_import_round_trip_keeps_every_value_on_each_backend() {
             .map(|r| r["id"].as_i64().unwrap())
             .max()
             .unwrap();
-        let mut input: backend::models::NewSystemConfig =
+        let mut input: pf_data::models::NewSystemConfig =
             serde_json::from_value(serde_json::json!(
                 {"config_key": "after import", "config_value": "1", "description": null}
             ))
             .unwrap();
-        let row = backend::models::SystemConfig::create(&mut conn, &input).unwrap();
+        let row = pf_data::models::SystemConfig::create(&mut conn, &input).unwrap();
         assert!(row.id > 0, "{b}");
         input.config_key = "after import 2".into();
         let ops = want["user_operations"].clone();
-        let op: backend::models::NewUserOperation = {
+        let op: pf_data::models::NewUserOperation = {
             let mut v = ops[0].clone();
             let obj = v.as_object_mut().unwrap();
-            for k in ["id", "created_at", "updated_at"] {
+            // external_id is unique per platform: the copy is a new operation, not the import.
+            for k in ["id", "created_at", "updated_at", "external_id"] {
                 obj.remove(k);
             }
             serde_json::from_value(v).unwrap()
         };
-        let created = backend::models::UserOperation::create(&mut conn, &op).unwrap();
+        let created = pf_data::models::UserOperation::create(&mut conn, &op).unwrap();
         assert!(
             created.id > max,
             "{b}: new id {} after imported max {max}",
@@ -153,11 +158,11 @@ fn a_tampered_export_is_refused_and_nothing_is_imported() {
             TestDb::postgres("tampered_export").unwrap()
         };
         let mut conn = partial.connect();
-        let set = backend::migrate::MigrationSet::embedded(partial.target.backend());
-        backend::migrate::Migrator::new(set, "test")
+        let set = pf_data::migrations::embedded(partial.target.backend());
+        migration_engine::Migrator::new(set, "test")
             .apply(
                 &mut conn,
-                &backend::migrate::Target::Steps(set.migrations.len() - 1),
+                &migration_engine::Target::Steps(set.migrations.len() - 1),
             )
             .unwrap_or_else(|e| panic!("{b}: {e}"));
         let err = fails(&partial, work.path(), &["import", dir.to_str().unwrap()]);
@@ -216,7 +221,7 @@ fn sqlite_to_postgres_transfer_keeps_every_row_id_decimal_null_string_and_timest
     for (table, rows) in &a {
         assert_eq!(strip(rows), strip(&c[table]), "table {table}");
     }
-    let report = backend::backup::integrity::check(&pg.target, None).unwrap();
+    let report = data_safety::integrity::check(&pg.target, None).unwrap();
     assert!(report.ok, "{:?}", report.problems);
     assert!(report.orphans.is_empty());
     // Transferring into a database that now holds data is refused.

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use backend::backup::{archive, Manifest};
+use data_safety::{archive, Manifest};
 use serde_json::Value;
 
 use crate::backup_util::*;
@@ -87,7 +87,7 @@ fn remote_backup_needs_the_admin_token_and_the_download_verifies() {
         let manifest = Manifest::read(&folder).unwrap();
         assert_eq!(manifest.id, id);
         let report =
-            backend::backup::verify(&folder, &db.target).unwrap_or_else(|e| panic!("{b}: {e}"));
+            data_safety::verify(&folder, &db.target).unwrap_or_else(|e| panic!("{b}: {e}"));
         assert_eq!(report.rows, manifest.total_rows());
         assert_eq!(manifest.tables, digests(&db), "{b}: the live data");
         assert_eq!(

@@ -5,12 +5,12 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use backend::backup::Manifest;
-use backend::db::DbConnection;
-use backend::models::{FundDividend, FundInfo, NewFundDividend, NewFundInfo};
-use backend::resource::{ListFilter, Resource};
+use data_safety::Manifest;
+use db_conn::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use pf_data::models::{FundDividend, FundInfo, NewFundDividend, NewFundInfo};
+use pf_data::resource::{ListFilter, Resource};
 
 use crate::backup_util::*;
 use crate::support::TestDb;
@@ -87,7 +87,7 @@ fn backup_while_another_process_inserts_verifies_and_restores_to_one_commit_poin
         let writer = {
             let (stop, written, target) = (stop.clone(), written.clone(), db.target.clone());
             std::thread::spawn(move || {
-                let mut conn = backend::db::establish(&target).unwrap();
+                let mut conn = db_conn::establish(&target).unwrap();
                 let mut n = 0;
                 while !stop.load(Ordering::SeqCst) {
                     write_pair(&mut conn, n).unwrap();
@@ -138,7 +138,7 @@ fn backup_while_another_process_inserts_verifies_and_restores_to_one_commit_poin
             "{b}: a prefix of the commits, no gap"
         );
         assert_eq!(dividends, k, "{b}");
-        let report = backend::backup::integrity::check(&db.target, None).unwrap();
+        let report = data_safety::integrity::check(&db.target, None).unwrap();
         assert!(report.ok, "{b}: {:?}", report.problems);
         assert!(ok(&db, backups.path(), &["integrity"]).contains("integrity: ok"));
     }
@@ -150,7 +150,7 @@ fn sigkill_during_backup_leaves_no_final_name_and_earlier_backups_intact() {
         let b = db.name();
         fill(&mut db.migrated(), 2, 0);
         let backups = temp();
-        let first = backend::backup::create(&db.target, backups.path()).unwrap();
+        let first = data_safety::create(&db.target, backups.path()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100)); // the next id is a new second
         let pause = temp();
         let child = spawn_paused(
@@ -175,9 +175,9 @@ fn sigkill_during_backup_leaves_no_final_name_and_earlier_backups_intact() {
             .filter(|e| !e.starts_with('.'))
             .collect();
         assert_eq!(left, vec![first.id.clone()], "{b}: {left:?}");
-        backend::backup::verify(&first.path, &db.target).unwrap_or_else(|e| panic!("{b}: {e}"));
+        data_safety::verify(&first.path, &db.target).unwrap_or_else(|e| panic!("{b}: {e}"));
         // The next backup clears what the killed one left.
-        let next = backend::backup::create(&db.target, backups.path()).unwrap();
+        let next = data_safety::create(&db.target, backups.path()).unwrap();
         assert!(
             !entries(backups.path())
                 .iter()
@@ -194,7 +194,7 @@ fn sigkill_during_restore_leaves_the_old_database_whole() {
         let b = db.name();
         fill(&mut db.migrated(), 2, 0);
         let backups = temp();
-        let old = backend::backup::create(&db.target, backups.path()).unwrap();
+        let old = data_safety::create(&db.target, backups.path()).unwrap();
         fill(&mut db.connect(), 3, 10);
         let current = digests(&db);
         assert_ne!(
@@ -218,9 +218,7 @@ fn sigkill_during_restore_leaves_the_old_database_whole() {
         kill9(child);
         assert_eq!(digests(&db), current, "{b}: the old database, whole");
         assert!(
-            backend::backup::integrity::check(&db.target, None)
-                .unwrap()
-                .ok,
+            data_safety::integrity::check(&db.target, None).unwrap().ok,
             "{b}"
         );
 
@@ -242,9 +240,7 @@ fn sigkill_during_restore_leaves_the_old_database_whole() {
                 "{b}: the old database, whole (transaction)"
             );
             assert!(
-                backend::backup::integrity::check(&db.target, None)
-                    .unwrap()
-                    .ok,
+                data_safety::integrity::check(&db.target, None).unwrap().ok,
                 "{b}"
             );
         }
@@ -273,7 +269,7 @@ fn damaged_truncated_and_newer_backups_are_refused() {
         let b = db.name();
         fill(&mut db.migrated(), 2, 0);
         let backups = temp();
-        let good = backend::backup::create(&db.target, backups.path()).unwrap();
+        let good = data_safety::create(&db.target, backups.path()).unwrap();
         let copy = |name: &str| {
             let dir = backups.path().join(name);
             std::fs::create_dir(&dir).unwrap();
@@ -330,7 +326,7 @@ fn damaged_truncated_and_newer_backups_are_refused() {
                 "INSERT INTO __diesel_schema_migrations (version) VALUES ('29990101000000')",
             )
             .unwrap();
-        let newer = backend::backup::create(&db.target, backups.path()).unwrap();
+        let newer = data_safety::create(&db.target, backups.path()).unwrap();
         db.connect()
             .batch_execute(
                 "DELETE FROM __diesel_schema_migrations WHERE version = '29990101000000'",
@@ -351,7 +347,7 @@ fn damaged_truncated_and_newer_backups_are_refused() {
         );
 
         // The good one still verifies; a reference that names nothing says how to find one.
-        assert!(ok(&db, backups.path(), &["backup", "verify", &good.id]).contains("verifies"));
+        assert!(ok(&db, backups.path(), &["backup", "verify", &good.id]).contains("verified"));
         let err = fails(&db, backups.path(), &["restore", "nope"]);
         assert!(
             err.contains("no backup `nope`") && err.contains("backup list"),
@@ -452,7 +448,7 @@ fn a_damaged_sqlite_database_is_restored_and_its_files_kept() {
     let db = TestDb::sqlite();
     fill(&mut db.migrated(), 2, 0);
     let backups = temp();
-    let good = backend::backup::create(&db.target, backups.path()).unwrap();
+    let good = data_safety::create(&db.target, backups.path()).unwrap();
     let path = db.target.sqlite_path().unwrap().to_path_buf();
     let garbage = b"this is not a database any more\n".repeat(200);
     std::fs::write(&path, &garbage).unwrap();

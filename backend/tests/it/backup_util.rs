@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use backend::backup::manifest::TableDigest;
-use backend::db::DbConnection;
-use backend::models::visit_all;
-use backend::resource::{Resource, ResourceVisitor};
+use data_safety::manifest::TableDigest;
+use db_conn::DbConnection;
+use pf_data::models::visit_all;
+use pf_data::resource::{Resource, ResourceVisitor};
 
 use crate::binary::database_url;
 use crate::samples;
@@ -115,7 +115,7 @@ pub fn kill9(mut child: Child) {
 /// Count and content hash of every table.
 pub fn digests(db: &TestDb) -> BTreeMap<String, TableDigest> {
     let mut conn = db.connect();
-    backend::backup::hash::digests(&mut conn).expect("digests")
+    data_safety::hash::digests(&mut conn).expect("digests")
 }
 
 /// Inserts `variants` rows into every table through the models (parents first), then updates
@@ -170,7 +170,7 @@ pub fn canonical_rows(conn: &mut DbConnection) -> BTreeMap<&'static str, Vec<Str
     impl ResourceVisitor for Dump<'_> {
         fn visit<R: Resource>(&mut self) {
             let mut lines = Vec::new();
-            backend::backup::hash::for_each_page::<R, diesel::result::Error>(self.conn, |page| {
+            data_safety::hash::for_each_page::<R, diesel::result::Error>(self.conn, |page| {
                 for row in page {
                     let mut line = String::new();
                     row.write_canonical(&mut line);
@@ -199,7 +199,7 @@ pub fn json_rows(conn: &mut DbConnection) -> BTreeMap<&'static str, Vec<serde_js
     impl ResourceVisitor for Dump<'_> {
         fn visit<R: Resource>(&mut self) {
             let mut rows = Vec::new();
-            backend::backup::hash::for_each_page::<R, diesel::result::Error>(self.conn, |page| {
+            data_safety::hash::for_each_page::<R, diesel::result::Error>(self.conn, |page| {
                 rows.extend(page.iter().map(|r| serde_json::to_value(r).expect("json")));
                 Ok(())
             })
@@ -217,7 +217,7 @@ pub fn json_rows(conn: &mut DbConnection) -> BTreeMap<&'static str, Vec<serde_js
 
 /// The backup folders under `dir` (final names only), sorted.
 pub fn backup_ids(dir: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = backend::backup::store::list(dir)
+    let mut ids: Vec<String> = data_safety::store::list(dir)
         .expect("list")
         .into_iter()
         .map(|l| l.id)

@@ -95,8 +95,8 @@ pub fn start_command(mut cmd: Command) -> Server {
 
 pub fn database_url(db: &TestDb) -> String {
     match &db.target {
-        backend::config::DatabaseTarget::Postgres { url } => url.clone(),
-        backend::config::DatabaseTarget::Sqlite { path } => path.display().to_string(),
+        db_conn::DatabaseTarget::Postgres { url } => url.clone(),
+        db_conn::DatabaseTarget::Sqlite { path } => path.display().to_string(),
     }
 }
 
@@ -224,7 +224,7 @@ fn serves_and_shuts_down_cleanly_on_sigterm() {
         );
         let mut conn = db.connect();
         assert_eq!(
-            backend::api::count_all(&mut conn).unwrap()["system_config"],
+            pf_data::counts::count_all(&mut conn).unwrap()["system_config"],
             4
         );
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use axum::http::StatusCode;
-use backend::config::{DatabaseTarget, DEFAULT_SQLITE_PATH};
+use db_conn::{DatabaseTarget, DEFAULT_SQLITE_PATH};
 use serde_json::Value;
 
 use crate::support::{TestApp, TestDb};
@@ -264,8 +264,8 @@ fn dockerignore_admits_exactly_what_the_build_needs() {
         "an allowlist: everything out, then what is needed"
     );
     let admitted: BTreeSet<&str> = lines.iter().filter_map(|l| l.strip_prefix('!')).collect();
-    // The build stage copies the manifests and then the sources; backend/build.rs embeds
-    // ../migrations.
+    // The build stage copies the manifests and then the sources; pf-data's build.rs embeds
+    // ../../migrations.
     let mut needed: BTreeSet<&str> = BTreeSet::from(["migrations"]);
     let stages = stages();
     for copy in args_of(&stages[0], "COPY") {
@@ -276,12 +276,19 @@ fn dockerignore_admits_exactly_what_the_build_needs() {
             }
         }
     }
-    assert!(read("backend/build.rs").contains("../migrations"));
+    assert!(read("crates/pf-data/build.rs").contains("../../migrations"));
     assert_eq!(
         admitted,
-        ["Cargo.lock", "Cargo.toml", "backend", "migrations", "xtask"]
-            .into_iter()
-            .collect(),
+        [
+            "Cargo.lock",
+            "Cargo.toml",
+            "backend",
+            "crates",
+            "migrations",
+            "xtask"
+        ]
+        .into_iter()
+        .collect(),
     );
     assert!(needed.is_subset(&admitted), "{needed:?} vs {admitted:?}");
     for never in ["**/data", "**/*.db", "**/target"] {
@@ -347,11 +354,38 @@ fn dependency_stage_stubs_form_a_loadable_workspace() {
         String::from_utf8_lossy(&out.stderr)
     );
     let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(meta["workspace_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m.as_str().unwrap_or("").contains("backend")));
+    // Every member of the real workspace is in the stub one, so the dependency layer builds
+    // every dependency the real build needs.
+    let names = |meta: &Value| -> BTreeSet<String> {
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let real = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(repo())
+        .output()
+        .expect("cargo metadata");
+    let real: Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(
+        names(&meta),
+        names(&real),
+        "stub workspace vs real workspace"
+    );
+    // Stub artefacts of every library the image builds are cleaned, or a source file older
+    // than its stub (COPY keeps mtimes) would leave the stub's empty library in the binary.
+    let runs = args_of(build, "RUN").join("\n");
+    for name in names(&real) {
+        if name != "xtask" && name != "test-kit" {
+            assert!(
+                runs.contains(&format!("-p {name} ")) || runs.contains(&format!("-p {name}\n")),
+                "the dependency stage does not clean {name}: {runs}"
+            );
+        }
+    }
 }
 
 /// The shared libraries the binary needs, beyond glibc's, are installed by the runtime stage.
@@ -364,7 +398,7 @@ fn binary_links_only_what_the_runtime_installs() {
     {
         Ok(out) if out.status.success() => out,
         _ => {
-            backend::testing::skip_check(
+            test_kit::skip_check(
                 "REQUIRE_TOOLS",
                 "readelf (binutils) is not installed: the runtime libraries are not checked",
             );
@@ -494,7 +528,7 @@ fn railway_commands_are_commands_of_the_binary() {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut conn = pg.connect();
-        let status = backend::db::migrations::status(&mut conn).unwrap();
+        let status = pf_data::migrations::status(&mut conn).unwrap();
         assert!(status.pending.is_empty() && !status.applied.is_empty());
     }
 }

@@ -207,7 +207,7 @@ fn railway_starts_with_sqlite_on_the_volume_or_on_postgres() {
     );
     assert_eq!(
         report["storage"]["location"].as_str(),
-        Some(backend::storage::resolve(Path::new(&db)).to_str().unwrap())
+        Some(db_conn::paths::resolve(Path::new(&db)).to_str().unwrap())
     );
     assert_eq!(report["instance"]["deployment_id"], "deploy-1");
     signal(&server.child, "TERM");
@@ -303,9 +303,9 @@ fn a_database_emptied_under_its_marker_is_refused() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{db}{suffix}"));
     }
-    let target = backend::config::DatabaseTarget::sqlite(&db);
-    let mut conn = backend::db::establish(&target).unwrap();
-    backend::db::migrations::run_pending(&mut conn).unwrap();
+    let target = db_conn::DatabaseTarget::sqlite(&db);
+    let mut conn = db_conn::establish(&target).unwrap();
+    pf_data::migrations::run_pending(&mut conn).unwrap();
     drop(conn);
 
     let (status, stderr) = run_to_exit(serve_command(None, &env));

@@ -23,14 +23,19 @@ async fn health_data_reports_counts_migrations_and_storage() {
             json!(false),
             "{backend}: seeded config rows are not user data"
         );
-        assert_eq!(report["tables"].as_object().unwrap().len(), 22);
+        assert_eq!(
+            report["tables"].as_object().unwrap().len(),
+            pf_data::models::table_names().len()
+        );
         assert_eq!(
             report["tables"]["system_config"], 3,
             "{backend}: migration 1 seeds three settings"
         );
         assert_eq!(
             report["migrations"]["applied"].as_array().unwrap().len(),
-            19
+            pf_data::migrations::embedded(db_conn::Backend::Sqlite)
+                .migrations
+                .len()
         );
         assert_eq!(report["migrations"]["pending"], json!([]));
         assert_eq!(report["storage"]["backend"], backend);
@@ -96,7 +101,20 @@ async fn openapi_document_matches_the_routes() {
         );
         assert_eq!(input["additionalProperties"], false);
     }
-    // The tables, /health, /health/data, /openapi.json, and the two admin endpoints.
-    assert_eq!(paths.len(), 22 * 2 + 5);
+    // The tables, /health, /health/data, /openapi.json, the two admin endpoints, the three
+    // ledger jobs and the two import routes.
+    assert_eq!(
+        paths.len(),
+        pf_data::models::table_names().len() * 2 + 5 + 3 + 2
+    );
+    for path in [
+        "/api/v1/dca/run",
+        "/api/v1/snapshots/run",
+        "/api/v1/net-worth",
+        "/api/v1/imports",
+        "/api/v1/imports/{source}",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
     assert_eq!(paths["/health"]["get"]["security"], json!([]));
 }

@@ -3,15 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use backend::db::introspect::{SchemaSnapshot, TypeClass};
-use backend::db::DbConnection;
+use db_conn::introspect::{SchemaSnapshot, TypeClass};
+use db_conn::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 
 use crate::samples;
 use crate::support::TestDb;
 
-const SPEC_ORDER: [&str; 19] = [
+/// How many of [`SPEC_ORDER`]'s migrations were ported from Alembic.
+const PORTED_FROM_ALEMBIC: usize = 19;
+
+const SPEC_ORDER: [&str; 20] = [
     "create_core_tables",
     "add_okx_tables",
     "add_ibkr_tables",
@@ -31,6 +34,7 @@ const SPEC_ORDER: [&str; 19] = [
     "remove_wise_balance_account_id_unique_index",
     "add_asset_and_exchange_rate_snapshot",
     "add_base_value_to_asset_snapshot",
+    "add_import_runs_and_operation_external_id",
 ];
 
 fn tree_dir(backend: &str) -> PathBuf {
@@ -73,12 +77,18 @@ fn trees_hold_the_same_versions_in_spec_order() {
         .collect();
     assert_eq!(names, SPEC_ORDER);
     for backend in ["sqlite", "postgres"] {
-        for folder in &sqlite {
+        for (i, folder) in sqlite.iter().enumerate() {
             let up = std::fs::read_to_string(tree_dir(backend).join(folder).join("up.sql"))
                 .expect("up.sql");
+            // The history ported from Alembic names its revisions; later ones say why they exist.
+            let opening = if i < PORTED_FROM_ALEMBIC {
+                "-- Alembic revision"
+            } else {
+                "-- "
+            };
             assert!(
-                up.starts_with("-- Alembic revision"),
-                "{backend}/{folder}/up.sql must open naming its Alembic revision"
+                up.starts_with(opening),
+                "{backend}/{folder}/up.sql must open with `{opening}`"
             );
             assert!(
                 tree_dir(backend).join(folder).join("down.sql").is_file(),
@@ -101,12 +111,16 @@ fn each_tree_runs_and_reverts_as_diesel_reads_it() {
         let backend = db.name();
         let mut conn = db.connect();
         let applied = conn.run_pending_migrations(tree(backend)).expect("run all");
-        assert_eq!(applied.len(), 19, "{backend}");
-        assert_eq!(snapshot(&mut conn).tables.len(), 22, "{backend}");
+        assert_eq!(applied.len(), SPEC_ORDER.len(), "{backend}");
+        assert_eq!(
+            snapshot(&mut conn).tables.len(),
+            pf_data::models::table_names().len(),
+            "{backend}"
+        );
         let reverted = conn
             .revert_all_migrations(tree(backend))
             .expect("revert all");
-        assert_eq!(reverted.len(), 19, "{backend}");
+        assert_eq!(reverted.len(), SPEC_ORDER.len(), "{backend}");
         assert_eq!(
             snapshot(&mut conn),
             SchemaSnapshot::default(),
@@ -120,7 +134,7 @@ fn every_down_reverses_its_up() {
     for db in TestDb::each("every_down_reverses_its_up") {
         let backend = db.name();
         let mut conn = db.connect();
-        for step in 1..=19 {
+        for step in 1..=SPEC_ORDER.len() {
             let before = snapshot(&mut conn);
             let version = conn
                 .run_next_migration(tree(backend))
@@ -159,7 +173,7 @@ fn backends_agree_on_tables_columns_and_keys() {
     );
     for (name, p) in &pg.tables {
         let s = &sqlite.tables[name];
-        let shape = |t: &backend::db::introspect::TableSchema| {
+        let shape = |t: &db_conn::introspect::TableSchema| {
             t.columns
                 .iter()
                 .map(|c| (c.name.clone(), c.nullable))
@@ -172,7 +186,7 @@ fn backends_agree_on_tables_columns_and_keys() {
         );
         assert_eq!(s.primary_key, p.primary_key, "{name}: primary key");
         assert_eq!(s.foreign_keys, p.foreign_keys, "{name}: foreign keys");
-        let uniques = |t: &backend::db::introspect::TableSchema| {
+        let uniques = |t: &db_conn::introspect::TableSchema| {
             t.indexes
                 .iter()
                 .filter(|i| i.starts_with("UNIQUE"))
@@ -257,14 +271,14 @@ fn table_rebuilds_keep_rows_and_ids() {
         drop(conn);
 
         let mut conn = db.connect();
-        let market = get::<backend::models::OkxMarketData>(&mut conn, 5);
+        let market = get::<pf_data::models::OkxMarketData>(&mut conn, 5);
         assert_eq!(market.last_price.to_string(), "67000.12345678", "{backend}");
         assert_eq!(
             market.bid_price.unwrap().to_string(),
             "0.00001234",
             "{backend}"
         );
-        let tx = get::<backend::models::WiseTransaction>(&mut conn, 7);
+        let tx = get::<pf_data::models::WiseTransaction>(&mut conn, 7);
         assert_eq!(
             (
                 tx.transaction_type.as_str(),
@@ -273,12 +287,12 @@ fn table_rebuilds_keep_rows_and_ids() {
             ),
             ("CARD", "12.5", "completed")
         );
-        let backfilled = get::<backend::models::WiseTransaction>(&mut conn, 9);
+        let backfilled = get::<pf_data::models::WiseTransaction>(&mut conn, 9);
         assert_eq!(
             backfilled.currency, "unknown",
             "{backend}: NULLs are backfilled, not dropped"
         );
-        let balance = get::<backend::models::WiseBalance>(&mut conn, 3);
+        let balance = get::<pf_data::models::WiseBalance>(&mut conn, 3);
         assert_eq!(balance.available.to_string(), "100.25", "{backend}");
     }
 }
@@ -286,8 +300,8 @@ fn table_rebuilds_keep_rows_and_ids() {
 /// The real `diesel` CLI on both trees, when it is installed (CI installs it).
 #[test]
 fn plain_diesel_cli_runs_and_reverts_both_trees() {
-    let Some(cli) = backend::testing::diesel_cli() else {
-        backend::testing::skip_check(
+    let Some(cli) = test_kit::diesel_cli() else {
+        test_kit::skip_check(
             "REQUIRE_DIESEL_CLI",
             "plain_diesel_cli_runs_and_reverts_both_trees: the diesel CLI is not installed",
         );
@@ -296,8 +310,8 @@ fn plain_diesel_cli_runs_and_reverts_both_trees() {
     for db in TestDb::each("plain_diesel_cli_runs_and_reverts_both_trees") {
         let backend = db.name();
         let url = match &db.target {
-            backend::config::DatabaseTarget::Postgres { url } => url.clone(),
-            backend::config::DatabaseTarget::Sqlite { path } => {
+            db_conn::DatabaseTarget::Postgres { url } => url.clone(),
+            db_conn::DatabaseTarget::Sqlite { path } => {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 path.display().to_string()
             }
@@ -329,16 +343,16 @@ fn plain_diesel_cli_runs_and_reverts_both_trees() {
             );
         }
         let mut conn = db.connect();
-        let applied = backend::db::migrations::status(&mut conn).unwrap();
+        let applied = pf_data::migrations::status(&mut conn).unwrap();
         assert_eq!(
             (applied.applied.len(), applied.pending.len()),
-            (19, 0),
+            (SPEC_ORDER.len(), 0),
             "{backend}"
         );
     }
 }
 
-fn get<R: backend::resource::Resource>(conn: &mut DbConnection, id: i64) -> R {
+fn get<R: pf_data::resource::Resource>(conn: &mut DbConnection, id: i64) -> R {
     R::get(conn, id).unwrap_or_else(|e| panic!("{} row {id}: {e}", R::TABLE))
 }
 
@@ -346,7 +360,7 @@ fn get<R: backend::resource::Resource>(conn: &mut DbConnection, id: i64) -> R {
 /// is legal: diesel sends the file as one batch. The tool must run it unchanged, and revert it.
 #[test]
 fn a_migration_without_a_final_terminator_applies_as_diesel_runs_it() {
-    use backend::migrate::{MigrationSet, Migrator, Target};
+    use migration_engine::{MigrationSet, Migrator, Target};
     for db in TestDb::each("a_migration_without_a_final_terminator_applies_as_diesel_runs_it") {
         let backend = db.name();
         let dir = tempfile::tempdir().unwrap();
@@ -382,7 +396,7 @@ fn a_migration_without_a_final_terminator_applies_as_diesel_runs_it() {
 /// is reported migration by migration, every problem at once, not as the tool's own failure.
 #[test]
 fn failing_downs_and_reapplies_are_reported_as_the_historys_defects() {
-    use backend::migrate::{scratch, MigrationSet};
+    use migration_engine::{scratch, MigrationSet};
     for db in TestDb::each("failing_downs_and_reapplies_are_reported_as_the_historys_defects") {
         let backend = db.name();
         let dir = tempfile::tempdir().unwrap();
@@ -405,7 +419,7 @@ fn failing_downs_and_reapplies_are_reported_as_the_historys_defects() {
         }
         let set = MigrationSet::from_dir(dir.path()).unwrap();
         let all: Vec<_> = set.migrations.iter().collect();
-        let problems = scratch::check_reversible(&mut db.connect(), &all)
+        let problems = scratch::check_reversible(&scratch::ScratchPlace::beside(&db.target), &all)
             .unwrap_or_else(|e| panic!("{backend}: the probe itself failed: {e}"));
         let text = problems.join("\n");
         for needle in [

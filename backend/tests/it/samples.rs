@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use backend::models::visit_all;
-use backend::resource::{FieldKind, FieldSpec, Resource, ResourceVisitor};
+use pf_data::models::visit_all;
+use pf_data::resource::{FieldKind, FieldSpec, Resource, ResourceVisitor};
 use serde_json::{json, Map, Value};
 
 pub const DECIMALS: [&str; 3] = [

@@ -4,12 +4,12 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use backend::api::{self, AppState, Auth};
-use backend::db;
+use db_conn as db;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub use backend::testing::TestDb;
+pub use test_kit::TestDb;
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -88,6 +88,6 @@ impl TestApp {
     /// Row count of every table, read directly from the database.
     pub fn counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
         let mut conn = self.db.connect();
-        api::count_all(&mut conn).expect("count tables")
+        pf_data::counts::count_all(&mut conn).expect("count tables")
     }
 }

@@ -1,7 +1,7 @@
 //! `integrity` and `pre-deploy`: the checks CI runs before a deploy.
 
 use anyhow::bail;
-use backend::backup::integrity;
+use data_safety::integrity;
 use xshell::Shell;
 
 use super::*;
@@ -17,37 +17,19 @@ pub struct IntegrityCmd {
 impl IntegrityCmd {
     pub fn run(&self, _sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         let target = ctx.target()?;
-        let report =
-            ctx.report
-                .step(&format!("check {}", target.display()), |r| {
-                    let report = integrity::check(&target, self.max_snapshot_age_days)?;
-                    for (table, rows) in &report.tables {
-                        r.say(&format!("    {table:28} {rows:>10}"));
-                    }
-                    r.say(&format!(
-                "    {} foreign key(s) checked, {} orphaned row(s); newest asset snapshot: {}",
-                report.foreign_keys_checked,
-                report.orphans.iter().map(|o| o.rows).sum::<i64>(),
-                report.newest_asset_snapshot.map_or("none".to_owned(), |d| format!(
-                    "{d} ({} day(s) old)",
-                    report.newest_asset_snapshot_age_days.unwrap_or(0)
-                ))
-            ));
-                    for p in &report.problems {
-                        r.say(&format!("    PROBLEM: {p}"));
-                    }
-                    Ok(report)
-                })?;
-        let problems = report.problems.clone();
+        let report = ctx
+            .report
+            .step(&format!("check {}", target.display()), |r| {
+                let report = integrity::check(&target, self.max_snapshot_age_days)?;
+                r.say(&indented(&report, 4));
+                Ok(report)
+            })?;
+        let failure = report.failure();
         ctx.report.set("integrity", report);
-        if !problems.is_empty() {
-            bail!(
-                "{} integrity problem(s): {}",
-                problems.len(),
-                problems.join("; ")
-            );
+        match failure {
+            Some(failure) => bail!(failure),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -66,24 +48,13 @@ impl PreDeployCmd {
             ctx,
             self.remote.as_deref(),
             &self.dir.backups_dir,
-            true,
-            true,
+            Checks::VerifyAndMigrations,
         )?;
         let check = check.expect("pre-deploy always checks migrations");
         let problems = ctx.report.step(
             "check migrations: pending, out of order, unknown, edited",
             |r| {
-                r.say(&format!(
-                    "    {} applied (newest {}), {} pending: {}",
-                    check.applied,
-                    check.newest_applied.as_deref().unwrap_or("none"),
-                    check.pending.len(),
-                    if check.pending.is_empty() {
-                        "nothing to apply".to_owned()
-                    } else {
-                        format!("the deploy applies {}", check.pending.join(", "))
-                    }
-                ));
+                r.say(&indented(&check, 4));
                 let problems = check.problems();
                 if problems.is_empty() {
                     Ok(problems)

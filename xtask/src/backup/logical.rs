@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use backend::backup::{export, store};
-use backend::config::DatabaseTarget;
+use data_safety::{export, store};
+use db_conn::DatabaseTarget;
 use xshell::Shell;
 
 use super::*;
@@ -42,9 +42,9 @@ fn row_progress(
 }
 
 fn total_rows(target: &DatabaseTarget) -> u64 {
-    backend::db::establish(target)
+    db_conn::establish(target)
         .ok()
-        .and_then(|mut c| backend::api::count_all(&mut c).ok())
+        .and_then(|mut c| pf_data::counts::count_all(&mut c).ok())
         .map(|c| c.values().map(|n| *n as u64).sum())
         .unwrap_or(0)
 }
@@ -58,11 +58,7 @@ impl ExportCmd {
             &format!("export {} to {}", target.display(), self.dir.display()),
             |r| {
                 let m = export::export(&target, &self.dir, selected, &mut progress)?;
-                r.say(&format!(
-                    "    {} row(s) of {} table(s)",
-                    m.total_rows(),
-                    m.tables.len()
-                ));
+                r.say(&indented(&m, 4));
                 Ok(m)
             },
         );
@@ -91,10 +87,7 @@ impl ImportCmd {
             ),
             |r| {
                 let report = export::import(&target, &self.dir, &mut progress)?;
-                r.say(&format!(
-                    "    {} row(s) of {} table(s); counts and content hashes checked before COMMIT",
-                    report.rows, report.tables
-                ));
+                r.say(&indented(&report, 4));
                 Ok(report)
             },
         );
@@ -129,10 +122,7 @@ impl TransferCmd {
             |r| {
                 let report =
                     export::transfer(&source, &dest, &self.dir.backups_dir, &mut progress)?;
-                r.say(&format!(
-                    "    {} row(s) of {} table(s): every count and content hash equal",
-                    report.rows, report.tables
-                ));
+                r.say(&indented(&report, 4));
                 Ok(report)
             },
         );

@@ -1,4 +1,4 @@
-//! The data-safety playbooks, thin over `backend::backup`: backup (local or `--remote`), list,
+//! The data-safety playbooks, thin over `data_safety`: backup (local or `--remote`), list,
 //! verify, prune, restore, export, import, transfer, integrity, and `pre-deploy` (backup +
 //! verify + migration check: the CI step before a deploy).
 
@@ -11,7 +11,8 @@ pub use logical::{ExportCmd, ImportCmd, TransferCmd};
 
 use std::path::{Path, PathBuf};
 
-use backend::backup::{self, migcheck, prune, store, Manifest, SwapMode};
+use data_safety::render::indented;
+use data_safety::{self as backup, migcheck, prune, store, Manifest, SwapMode};
 use xshell::Shell;
 
 use crate::Ctx;
@@ -69,15 +70,8 @@ pub struct VerifyCmd {
 
 #[derive(clap::Args)]
 pub struct PruneCmd {
-    /// Keep the N newest
-    #[arg(long, default_value_t = 0)]
-    pub keep_last: usize,
-    /// Keep the newest of each of the D most recent days with backups
-    #[arg(long, default_value_t = 0)]
-    pub keep_daily: usize,
-    /// Keep the newest of each of the W most recent ISO weeks with backups
-    #[arg(long, default_value_t = 0)]
-    pub keep_weekly: usize,
+    #[command(flatten)]
+    pub policy: backend::backup_cli::PolicyArgs,
     /// Show what would go, delete nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -86,32 +80,34 @@ pub struct PruneCmd {
 }
 
 fn say_verified(ctx: &mut Ctx, report: &backup::VerifyReport) {
-    ctx.report.say(&format!(
-        "    {} row(s) in {} table(s): {} content hash(es) and {} applied migration(s) match",
-        report.rows, report.tables, report.hashes_matched, report.applied_versions
-    ));
-    for note in &report.notes {
-        ctx.report.say(&format!("    note: {note}"));
-    }
+    ctx.report.say(&indented(report, 4));
+}
+
+/// What [`take`] checks once the backup exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    /// Nothing (a local backup with `--no-verify`).
+    None,
+    /// Restore into a scratch database and compare with the manifest.
+    Verify,
+    /// Verify, and compare the backup's migrations with this code's (pre-deploy).
+    VerifyAndMigrations,
 }
 
 /// Takes (or downloads) a backup and verifies it; returns its folder and manifest, plus the
-/// migration check when `check_migrations`.
+/// migration check with [`Checks::VerifyAndMigrations`].
 fn take(
     ctx: &mut Ctx,
     remote: Option<&str>,
     root: &Path,
-    verify: bool,
-    check_migrations: bool,
+    checks: Checks,
 ) -> anyhow::Result<(PathBuf, Manifest, Option<migcheck::MigrationCheck>)> {
+    let check_migrations = checks == Checks::VerifyAndMigrations;
     let server = ctx.target()?;
     let (path, manifest, temp) = match remote {
         Some(url) => {
             let (temp, manifest) = ctx.report.step(
-                &format!(
-                    "download the backup from {}",
-                    backend::config::redact_url(url)
-                ),
+                &format!("download the backup from {}", db_conn::redact_url(url)),
                 |r| {
                     let (temp, manifest) = remote::download(url, root)?;
                     r.say(&format!(
@@ -132,21 +128,17 @@ fn take(
                 .report
                 .step(&format!("back up {}", server.display()), |r| {
                     let info = backup::create(&server, root)?;
-                    r.say(&format!(
-                        "    {} ({} table(s), {} row(s), {} bytes)",
-                        info.id,
-                        info.manifest.tables.len(),
-                        info.manifest.total_rows(),
-                        info.manifest.snapshot.bytes
-                    ));
+                    r.say(&indented(&info, 4));
                     Ok(info)
                 })?;
             (info.path, info.manifest, None)
         }
     };
-    let cleanup = TempDir(temp.clone());
+    // A downloaded backup not yet published is removed if anything below fails.
+    let cleanup = temp.clone().map(safe_fs::RemoveOnDrop::new);
     let mut migrations = None;
-    if verify || remote.is_some() || check_migrations {
+    // A download is always verified: it crossed a network.
+    if checks != Checks::None || remote.is_some() {
         let (report, check) = ctx.report.step(
             "verify: restore into a scratch database and compare with the manifest",
             |_| {
@@ -168,20 +160,10 @@ fn take(
         Some(temp) => remote::publish(&temp, root, &manifest)?,
         None => path,
     };
-    std::mem::forget(cleanup);
+    cleanup.map(safe_fs::RemoveOnDrop::keep);
     ctx.report.say(&format!("    stored in {}", path.display()));
     ctx.report.set("backup", serde_json::json!({"id": manifest.id, "path": path.display().to_string(), "manifest": manifest}));
     Ok((path, manifest, migrations))
-}
-
-struct TempDir(Option<PathBuf>);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
 }
 
 impl BackupCmd {
@@ -192,8 +174,11 @@ impl BackupCmd {
                     ctx,
                     self.remote.as_deref(),
                     &self.dir.backups_dir,
-                    !self.no_verify,
-                    false,
+                    if self.no_verify {
+                        Checks::None
+                    } else {
+                        Checks::Verify
+                    },
                 )?;
                 Ok(())
             }
@@ -212,42 +197,21 @@ impl ListCmd {
                 .say(&format!("no backups in {}", self.dir.backups_dir.display()));
         }
         for l in &listed {
-            ctx.report.say(&match &l.manifest {
-                Some(m) => format!(
-                    "{:36} {}  {:8} {:>10} rows {:>12} bytes  {}{}",
-                    l.id,
-                    m.created_at,
-                    m.backend.tree_name(),
-                    m.total_rows(),
-                    l.bytes,
-                    l.verified
-                        .as_ref()
-                        .map_or("not verified".to_owned(), |v| format!(
-                            "verified {}",
-                            v.verified_at
-                        )),
-                    m.note
-                        .as_ref()
-                        .map_or(String::new(), |n| format!("  ({n})"))
-                ),
-                None => format!(
-                    "{:36} UNREADABLE: {}",
-                    l.id,
-                    l.problem.clone().unwrap_or_default()
-                ),
-            });
+            ctx.report.say(&l.to_string());
         }
+        // One flat object per backup (the manifest's essentials beside the listing's own).
         let backups: Vec<serde_json::Value> = listed
             .iter()
             .map(|l| {
+                let m = l.manifest.as_ref();
                 serde_json::json!({
                     "id": l.id,
                     "path": l.path.display().to_string(),
                     "bytes": l.bytes,
-                    "created_at": l.manifest.as_ref().map(|m| m.created_at.clone()),
-                    "backend": l.manifest.as_ref().map(|m| m.backend),
-                    "rows": l.manifest.as_ref().map(|m| m.total_rows()),
-                    "note": l.manifest.as_ref().and_then(|m| m.note.clone()),
+                    "created_at": m.map(|m| m.created_at.clone()),
+                    "backend": m.map(|m| m.backend),
+                    "rows": m.map(|m| m.total_rows()),
+                    "note": m.and_then(|m| m.note.clone()),
                     "verified": l.verified,
                     "problem": l.problem,
                 })
@@ -275,31 +239,13 @@ impl VerifyCmd {
 
 impl PruneCmd {
     fn run(&self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let policy = prune::Policy {
-            keep_last: self.keep_last,
-            keep_daily: self.keep_daily,
-            keep_weekly: self.keep_weekly,
+        let mode = if self.dry_run {
+            prune::Mode::DryRun
+        } else {
+            prune::Mode::Delete
         };
-        let report = prune::prune(&self.dir.backups_dir, policy, self.dry_run)?;
-        for d in &report.kept {
-            ctx.report
-                .say(&format!("keep    {} ({})", d.id, d.reasons.join(", ")));
-        }
-        for d in &report.removed {
-            ctx.report.say(&format!(
-                "{} {}",
-                if self.dry_run {
-                    "would delete"
-                } else {
-                    "deleted"
-                },
-                d.id
-            ));
-        }
-        for s in &report.skipped {
-            ctx.report
-                .say(&format!("skipped {s}: not a readable backup, left alone"));
-        }
+        let report = prune::prune(&self.dir.backups_dir, self.policy.policy(), mode)?;
+        ctx.report.say(&report.to_string());
         ctx.report.set("prune", &report);
         Ok(())
     }
@@ -331,14 +277,11 @@ impl RestoreCmd {
             let report = ctx.report.step(
                 &format!(
                     "upload to {}: verified, safety backup, restored in one transaction",
-                    backend::config::redact_url(url)
+                    db_conn::redact_url(url)
                 ),
                 |r| {
                     let report = remote::upload(url, &path)?;
-                    r.say(&format!(
-                        "    the service's previous state is in its backup {}",
-                        report["safety_backup"]
-                    ));
+                    r.say(&indented(&report, 4));
                     Ok(report)
                 },
             )?;
@@ -350,11 +293,7 @@ impl RestoreCmd {
             &format!("restore into {}: verify, refuse newer than this code, safety backup, swap atomically", target.display()),
             |r| {
                 let report = backup::restore(&target, &self.dir.backups_dir, &path, SwapMode::Auto)?;
-                r.say(&format!(
-                    "    restored by {}; the previous state is in backup {}",
-                    report.method,
-                    report.safety_backup.as_deref().unwrap_or("(none: there was no database)")
-                ));
+                r.say(&indented(&report, 4));
                 Ok(report)
             },
         )?;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use backend::backup::{archive, store, Manifest};
+use data_safety::{archive, store, Manifest};
 
 /// `ADMIN_TOKEN`, or a one-line error saying where to put it.
 pub fn admin_token() -> anyhow::Result<String> {
@@ -47,7 +47,7 @@ fn refusal(what: &str, url: &str, mut response: ureq::http::Response<ureq::Body>
     };
     anyhow::anyhow!(
         "{what} {url} answered {status}: {message}{hint}",
-        url = backend::config::redact_url(url)
+        url = db_conn::redact_url(url)
     )
 }
 
@@ -60,7 +60,7 @@ pub fn download(base: &str, root: &Path) -> anyhow::Result<(PathBuf, Manifest)> 
         .get(&url)
         .header("Authorization", format!("Bearer {token}"))
         .call()
-        .with_context(|| format!("cannot reach {}", backend::config::redact_url(&url)))?;
+        .with_context(|| format!("cannot reach {}", db_conn::redact_url(&url)))?;
     if response.status().as_u16() != 200 {
         return Err(refusal("GET", &url, response));
     }
@@ -104,7 +104,7 @@ pub fn publish(temp: &Path, root: &Path, manifest: &Manifest) -> anyhow::Result<
 
 /// Uploads the backup folder `dir` to the service, which verifies and restores it; returns
 /// the service's JSON report.
-pub fn upload(base: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
+pub fn upload(base: &str, dir: &Path) -> anyhow::Result<data_safety::RestoreReport> {
     let token = admin_token()?;
     let url = endpoint(base, "/api/v1/admin/restore");
     let scratch = tempfile::tempdir()?;
@@ -121,10 +121,15 @@ pub fn upload(base: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
         // The body goes only once the service accepted the token (a refusal reads as one).
         .header("Expect", "100-continue")
         .send(file)
-        .with_context(|| format!("cannot reach {}", backend::config::redact_url(&url)))?;
+        .with_context(|| format!("cannot reach {}", db_conn::redact_url(&url)))?;
     if response.status().as_u16() != 200 {
         return Err(refusal("POST", &url, response));
     }
     let text = response.body_mut().read_to_string()?;
-    Ok(serde_json::from_str(&text)?)
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} answered something that is not a restore report",
+            db_conn::redact_url(&url)
+        )
+    })
 }

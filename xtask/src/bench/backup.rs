@@ -11,17 +11,21 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use backend::backup::{self, export, snapshot_postgres, SwapMode};
-use backend::config::DatabaseTarget;
-use backend::db::DbConnection;
-use backend::models::visit_all;
-use backend::resource::{FieldKind, Resource, ResourceVisitor};
+use data_safety::export;
+use db_conn::DatabaseTarget;
+use db_conn::DbConnection;
 use diesel::connection::Connection;
+use pf_data::models::visit_all;
+use pf_data::resource::{FieldKind, Resource, ResourceVisitor};
 use serde_json::{json, Value};
-use xshell::{cmd, Shell};
+use xshell::Shell;
 
 use super::migrate::median;
+use super::peak_kib;
 use crate::Ctx;
+use measure::{fresh, in_child, RunEnv, Samples};
+
+mod measure;
 
 #[derive(clap::Args)]
 pub struct BenchBackup {
@@ -103,7 +107,7 @@ const DECIMALS: [&str; 4] = [
 /// Row `id` of `table` as JSON, every value derived from the id (unique where keys need it).
 fn row(
     table: &str,
-    fields: &[backend::resource::FieldSpec],
+    fields: &[pf_data::resource::FieldSpec],
     id: u64,
     plan: &BTreeMap<&str, u64>,
 ) -> Value {
@@ -212,125 +216,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// VmHWM (peak resident memory) of this process, in KiB.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// A fresh database of `backend`: a new SQLite path under `dir`, or a scratch PostgreSQL
-/// database (dropped when the guard goes).
-fn fresh(
-    backend: &str,
-    server: Option<&DatabaseTarget>,
-    dir: &Path,
-    name: &str,
-) -> anyhow::Result<(DatabaseTarget, Option<snapshot_postgres::ScratchDb>)> {
-    Ok(match backend {
-        "sqlite" => (DatabaseTarget::sqlite(dir.join(format!("{name}.db"))), None),
-        _ => {
-            let scratch = snapshot_postgres::ScratchDb::create(
-                server.context("a PostgreSQL server")?,
-                "bench",
-            )?;
-            (scratch.target.clone(), Some(scratch))
-        }
-    })
-}
-
-fn url(target: &DatabaseTarget) -> String {
-    match target {
-        DatabaseTarget::Postgres { url } => url.clone(),
-        DatabaseTarget::Sqlite { path } => path.display().to_string(),
-    }
-}
-
-/// The engine's own backup and restore, for comparison.
-fn peer_backup(sh: &Shell, target: &DatabaseTarget, dest: &Path) -> anyhow::Result<()> {
-    match target {
-        DatabaseTarget::Sqlite { path } => {
-            let command = format!(".backup '{}'", dest.display());
-            cmd!(sh, "sqlite3 {path} {command}").quiet().run()?;
-        }
-        DatabaseTarget::Postgres { url } => {
-            let u = snapshot_postgres::split_url(url);
-            let (db, file) = (
-                format!("--dbname={}", u.without_password),
-                format!("--file={}", dest.display()),
-            );
-            cmd!(sh, "pg_dump --format=custom --no-password {file} {db}")
-                .env("PGPASSWORD", u.password.unwrap_or_default())
-                .quiet()
-                .run()?;
-        }
-    }
-    Ok(())
-}
-
-fn peer_restore(sh: &Shell, target: &DatabaseTarget, file: &Path) -> anyhow::Result<()> {
-    match target {
-        DatabaseTarget::Sqlite { path } => {
-            let command = format!(".restore '{}'", file.display());
-            cmd!(sh, "sqlite3 {path} {command}").quiet().run()?;
-        }
-        DatabaseTarget::Postgres { url } => {
-            let u = snapshot_postgres::split_url(url);
-            let db = format!("--dbname={}", u.without_password);
-            cmd!(
-                sh,
-                "pg_restore --no-owner --no-privileges --no-password {db} {file}"
-            )
-            .env("PGPASSWORD", u.password.unwrap_or_default())
-            .quiet()
-            .run()?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs one export or import in a child process of its own; returns (seconds, peak KiB).
-fn in_child(target: &DatabaseTarget, op: &str, dir: &Path) -> anyhow::Result<(f64, u64)> {
-    let me = std::env::current_exe()?;
-    let out = std::process::Command::new(me)
-        .arg("--database-url")
-        .arg(url(target))
-        .args(["bench", "backup", "--child", op, "--child-dir"])
-        .arg(dir)
-        .env_remove("GITHUB_ACTIONS")
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "the {op} child failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).with_context(|| {
-        format!(
-            "the {op} child said {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })?;
-    Ok((
-        v["seconds"].as_f64().unwrap_or(0.0),
-        v["peak_kib"].as_u64().unwrap_or(0),
-    ))
-}
-
 /// The old way: every row re-POSTed on its own over HTTP to a service on a fresh database.
 fn old_way(rows: &[Value], dest: &DatabaseTarget) -> anyhow::Result<Duration> {
     const TOKEN: &str = "bench-token-0123456789abcdef";
     {
-        let mut conn = backend::db::establish(dest)?;
-        backend::db::migrations::run_pending(&mut conn)?;
+        let mut conn = db_conn::establish(dest)?;
+        pf_data::migrations::run_pending(&mut conn)?;
     }
-    let pool = backend::db::pool(dest)?;
+    let pool = db_conn::pool(dest)?;
     let auth = backend::api::Auth::from_token(Some(TOKEN.into()), false)?;
     let router = backend::api::router(backend::api::AppState::new(pool, dest.clone(), auth));
     let runtime = tokio::runtime::Runtime::new()?;
@@ -413,6 +306,7 @@ impl BenchBackup {
         Ok(())
     }
 
+    /// Every measurement on one backend: the median figures printed, and returned as JSON.
     fn one(
         &self,
         sh: &Shell,
@@ -422,90 +316,94 @@ impl BenchBackup {
     ) -> anyhow::Result<Value> {
         let work = tempfile::tempdir()?;
         let (source, _source_guard) = fresh(b, server, work.path(), "source")?;
-        let plan = plan(self.rows);
-        {
-            let mut conn = backend::db::establish(&source)?;
-            backend::db::migrations::run_pending(&mut conn)?;
-            let bar = r.progress(self.rows, &format!("{b}: generate"));
-            let started = Instant::now();
-            generate(&mut conn, &plan, &bar)?;
-            bar.finish_and_clear();
-            r.say(&format!(
-                "    generated {} rows in {} tables in {:.1} s",
-                self.rows,
-                plan.len(),
-                started.elapsed().as_secs_f64()
-            ));
-        }
-        let total = self.rows + 3; // + the seeded system_config rows
-        let (mut ours_b, mut peer_b, mut verify, mut ours_r, mut peer_r) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        let (mut exp, mut imp) = (vec![], vec![]);
-        let (mut exp_peak, mut imp_peak) = (0u64, 0u64);
-        let mut sizes = (0u64, 0u64);
+        self.fill(r, b, &source)?;
+        let mut samples = Samples::default();
         for run in 0..self.runs {
             let dir = work.path().join(format!("run{run}"));
             std::fs::create_dir_all(&dir)?;
-            // Backup: ours (snapshot + per-table hashes of every row + manifest) vs the engine's.
-            let started = Instant::now();
-            let info = backup::create(&source, &dir.join("backups")).context("our backup")?;
-            ours_b.push(started.elapsed());
-            sizes.0 = info.manifest.snapshot.bytes;
-            let peer_file = dir.join(if b == "sqlite" {
-                "peer.db"
-            } else {
-                "peer.pgdump"
-            });
-            let started = Instant::now();
-            peer_backup(sh, &source, &peer_file).context("the peer backup")?;
-            peer_b.push(started.elapsed());
-            sizes.1 = std::fs::metadata(&peer_file)
-                .context("the peer backup file")?
-                .len();
-            let started = Instant::now();
-            backup::verify(&info.path, &source).context("our verify")?;
-            verify.push(started.elapsed());
-            // Restore into a fresh database: ours (verify, safety backup, atomic swap, check
-            // afterwards) vs the engine's plain restore.
-            let (dest, _g1) = fresh(b, server, &dir, "ours")?;
-            let started = Instant::now();
-            backup::restore(&dest, &dir.join("backups"), &info.path, SwapMode::Auto)
-                .context("our restore")?;
-            ours_r.push(started.elapsed());
-            let (peer_dest, _g2) = fresh(b, server, &dir, "peer")?;
-            let started = Instant::now();
-            peer_restore(sh, &peer_dest, &peer_file).context("the peer restore")?;
-            peer_r.push(started.elapsed());
-            // Export and import, each in a process of its own for its peak memory.
-            let folder = dir.join("export");
-            let (s, peak) = in_child(&source, "export", &folder).context("export")?;
-            exp.push(Duration::from_secs_f64(s));
-            exp_peak = exp_peak.max(peak);
-            let (import_dest, _g3) = fresh(b, server, &dir, "import")?;
-            {
-                let mut conn = backend::db::establish(&import_dest)?;
-                backend::db::migrations::run_pending(&mut conn)?;
-            }
-            let (s, peak) = in_child(&import_dest, "import", &folder).context("import")?;
-            imp.push(Duration::from_secs_f64(s));
-            imp_peak = imp_peak.max(peak);
-            drop((_g1, _g2, _g3));
+            let env = RunEnv {
+                sh,
+                backend: b,
+                server,
+                source: &source,
+                dir: &dir,
+            };
+            env.measure(&mut samples)?;
             std::fs::remove_dir_all(&dir)?;
         }
         let (_, base_peak) = in_child(&source, "noop", work.path())?;
         // The old way, on a sample.
+        let old = self.old_way_sample(b, server, &source, work.path())?;
+        let total = self.rows + 3; // + the seeded system_config rows
+        Ok(self.summarize(r, b, total, samples, base_peak, old))
+    }
+
+    /// Migrates `source` and fills it with `--rows` rows spread over every table.
+    fn fill(
+        &self,
+        r: &mut crate::report::Reporter,
+        b: &str,
+        source: &DatabaseTarget,
+    ) -> anyhow::Result<()> {
+        let plan = plan(self.rows);
+        let mut conn = db_conn::establish(source)?;
+        pf_data::migrations::run_pending(&mut conn)?;
+        let bar = r.progress(self.rows, &format!("{b}: generate"));
+        let started = Instant::now();
+        generate(&mut conn, &plan, &bar)?;
+        bar.finish_and_clear();
+        r.say(&format!(
+            "    generated {} rows in {} tables in {:.1} s",
+            self.rows,
+            plan.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    /// The old way on `--http-sample` rows of `source`: (rows per second, rows sent).
+    fn old_way_sample(
+        &self,
+        b: &str,
+        server: Option<&DatabaseTarget>,
+        source: &DatabaseTarget,
+        work: &Path,
+    ) -> anyhow::Result<(f64, usize)> {
         let sample: Vec<Value> = {
-            let mut conn = backend::db::establish(&source)?;
+            let mut conn = db_conn::establish(source)?;
             let page =
-                backend::models::AssetSnapshot::page_after(&mut conn, 0, self.http_sample as i64)?;
+                pf_data::models::AssetSnapshot::page_after(&mut conn, 0, self.http_sample as i64)?;
             page.iter()
                 .map(|row| serde_json::to_value(row).expect("json"))
                 .collect()
         };
-        let (old_dest, _g) = fresh(b, server, work.path(), "old")?;
+        let (old_dest, _g) = fresh(b, server, work, "old")?;
         let old = old_way(&sample, &old_dest).context("the old way")?;
-        let old_rps = sample.len() as f64 / old.as_secs_f64();
+        Ok((sample.len() as f64 / old.as_secs_f64(), sample.len()))
+    }
 
+    /// The medians, printed with their ratios and returned as the backend's JSON result.
+    fn summarize(
+        &self,
+        r: &mut crate::report::Reporter,
+        b: &str,
+        total: u64,
+        samples: Samples,
+        base_peak: u64,
+        (old_rps, old_sample): (f64, usize),
+    ) -> Value {
+        let Samples {
+            ours_b,
+            peer_b,
+            verify,
+            ours_r,
+            peer_r,
+            exp,
+            imp,
+            exp_peak,
+            imp_peak,
+            sizes,
+        } = samples;
         let (ours_b, peer_b, verify, ours_r, peer_r, exp, imp) = (
             median(ours_b),
             median(peer_b),
@@ -528,12 +426,12 @@ impl BenchBackup {
             format!("restore: ours {:.0} ms (verify + swap + check) vs {peer_r_name} {:.0} ms: {:.2}x", ms(ours_r), ms(peer_r), ms(ours_r) / ms(peer_r)),
             format!("export:  {:.0} rows/s ({:.0} ms), peak memory {} MiB (a process doing nothing: {} MiB)", exp_rps, ms(exp), exp_peak / 1024, base_peak / 1024),
             format!("import:  {:.0} rows/s ({:.0} ms), peak memory {} MiB", imp_rps, ms(imp), imp_peak / 1024),
-            format!("old way: {:.0} rows/s re-POSTing {} rows one by one over HTTP (new ids): import is {:.0}x faster", old_rps, sample.len(), imp_rps / old_rps),
+            format!("old way: {:.0} rows/s re-POSTing {} rows one by one over HTTP (new ids): import is {:.0}x faster", old_rps, old_sample, imp_rps / old_rps),
         ];
         for line in &lines {
             r.say(&format!("    {line}"));
         }
-        Ok(json!({
+        json!({
             "backend": b, "rows": total, "runs": self.runs,
             "backup_ms": ms(ours_b), "peer_backup_ms": ms(peer_b), "peer_backup": peer_b_name,
             "backup_bytes": sizes.0, "peer_backup_bytes": sizes.1,
@@ -541,7 +439,7 @@ impl BenchBackup {
             "restore_ms": ms(ours_r), "peer_restore_ms": ms(peer_r), "peer_restore": peer_r_name,
             "export_rows_per_s": exp_rps, "export_peak_kib": exp_peak,
             "import_rows_per_s": imp_rps, "import_peak_kib": imp_peak, "baseline_peak_kib": base_peak,
-            "old_way_rows_per_s": old_rps, "old_way_sample": sample.len(),
-        }))
+            "old_way_rows_per_s": old_rps, "old_way_sample": old_sample,
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! history and generated chains (default 100 and 500 migrations), with the live database on
 //! each backend, and what it buys: a fresh install from the baseline against the chain.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -71,13 +71,36 @@ fn walk(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     Ok(out)
 }
 
+/// The tools every measurement uses.
+struct Bench<'a> {
+    sh: &'a Shell,
+    /// This xtask binary, run as a child for every timed command.
+    xtask: PathBuf,
+    /// PostgreSQL server for the scratch databases.
+    server: String,
+    /// The repository's migration trees, copied for the `repository` chain.
+    repo_trees: PathBuf,
+}
+
+/// The timings of one run, in the order they are taken.
+struct Run {
+    chain_install: Duration,
+    consolidate: Duration,
+    baseline_install: Duration,
+}
+
 impl BenchConsolidate {
     pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         anyhow::ensure!(self.runs > 0, "--runs must be at least 1");
         let server = pgscratch::server_url(ctx, self.pg_url.as_deref()).context(
             "consolidation needs a PostgreSQL server: pass --pg-url or set TEST_DATABASE_URL",
         )?;
-        let xtask = std::env::current_exe()?;
+        let bench = Bench {
+            sh,
+            xtask: std::env::current_exe()?,
+            server,
+            repo_trees: ctx.migrations_root().to_path_buf(),
+        };
         let mut chains: Vec<(String, Option<usize>)> = vec![("repository (19)".into(), None)];
         chains.extend(
             self.sizes
@@ -90,69 +113,10 @@ impl BenchConsolidate {
                 let (mut consolidate, mut chain_install, mut baseline_install) =
                     (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..self.runs {
-                    let work = tempfile::tempdir()?;
-                    let (original, consolidated) = (
-                        work.path().join("original"),
-                        work.path().join("consolidated"),
-                    );
-                    match size {
-                        Some(n) => {
-                            generate(&original, n)?;
-                            generate(&consolidated, n)?;
-                        }
-                        None => {
-                            copy_repo_trees(ctx.migrations_root(), &original)?;
-                            copy_repo_trees(ctx.migrations_root(), &consolidated)?;
-                        }
-                    }
-                    // Checksum files for the generated trees (SQLite checks only: this is setup, not timed).
-                    for root in [&consolidated, &original] {
-                        cmd!(sh, "{xtask} --migrations-root {root} check --fix")
-                            .env_remove("TEST_DATABASE_URL")
-                            .env_remove("REQUIRE_POSTGRES")
-                            .env_remove("DATABASE_URL")
-                            .quiet()
-                            .ignore_stdout()
-                            .ignore_stderr()
-                            .run()
-                            .ok();
-                    }
-                    let fresh = |name: &str| -> anyhow::Result<(String, Option<ScratchDb>)> {
-                        Ok(match backend {
-                            "postgres" => {
-                                let db = ScratchDb::create(&server, "bench")?;
-                                (db.url.clone(), Some(db))
-                            }
-                            _ => (work.path().join(name).display().to_string(), None),
-                        })
-                    };
-                    let time =
-                        |root: &Path, url: &str, args: &[&str]| -> anyhow::Result<Duration> {
-                            let started = Instant::now();
-                            cmd!(
-                                sh,
-                                "{xtask} --database-url {url} --migrations-root {root} {args...}"
-                            )
-                            .env("TEST_DATABASE_URL", &server)
-                            .quiet()
-                            .ignore_stdout()
-                            .run()?;
-                            Ok(started.elapsed())
-                        };
-                    let (live, _live_db) = fresh("live.db")?;
-                    chain_install.push(time(&original, &live, &["apply"])?);
-                    let backups = work.path().join("backups");
-                    consolidate.push(time(
-                        &consolidated,
-                        &live,
-                        &[
-                            "consolidate",
-                            "--backups-dir",
-                            backups.to_str().unwrap_or("backups"),
-                        ],
-                    )?);
-                    let (fresh_url, _fresh_db) = fresh("fresh.db")?;
-                    baseline_install.push(time(&consolidated, &fresh_url, &["apply"])?);
+                    let run = bench.once(size, backend)?;
+                    chain_install.push(run.chain_install);
+                    consolidate.push(run.consolidate);
+                    baseline_install.push(run.baseline_install);
                 }
                 let ms = |d: Duration| d.as_secs_f64() * 1e3;
                 let (c, ci, bi) = (
@@ -175,5 +139,94 @@ impl BenchConsolidate {
         }
         ctx.report.set("results", results);
         Ok(())
+    }
+}
+
+impl Bench<'_> {
+    /// One run: install the chain on a live database of `backend`, consolidate it, then
+    /// install the consolidated tree on a fresh database.
+    fn once(&self, size: Option<usize>, backend: &str) -> anyhow::Result<Run> {
+        let work = tempfile::tempdir()?;
+        let (original, consolidated) = (
+            work.path().join("original"),
+            work.path().join("consolidated"),
+        );
+        self.trees(size, &original, &consolidated)?;
+        let fresh = |name: &str| -> anyhow::Result<(String, Option<ScratchDb>)> {
+            Ok(match backend {
+                "postgres" => {
+                    let db = ScratchDb::create(&self.server, "bench")?;
+                    (db.url.clone(), Some(db))
+                }
+                _ => (work.path().join(name).display().to_string(), None),
+            })
+        };
+        let (live, _live_db) = fresh("live.db")?;
+        let chain_install = self.time(&original, &live, &["apply"])?;
+        let backups = work.path().join("backups");
+        let consolidate = self.time(
+            &consolidated,
+            &live,
+            &[
+                "consolidate",
+                "--backups-dir",
+                backups.to_str().unwrap_or("backups"),
+            ],
+        )?;
+        let (fresh_url, _fresh_db) = fresh("fresh.db")?;
+        let baseline_install = self.time(&consolidated, &fresh_url, &["apply"])?;
+        Ok(Run {
+            chain_install,
+            consolidate,
+            baseline_install,
+        })
+    }
+
+    /// Two identical copies of the chain (generated, or the repository's), with checksum files.
+    fn trees(
+        &self,
+        size: Option<usize>,
+        original: &Path,
+        consolidated: &Path,
+    ) -> anyhow::Result<()> {
+        match size {
+            Some(n) => {
+                generate(original, n)?;
+                generate(consolidated, n)?;
+            }
+            None => {
+                copy_repo_trees(&self.repo_trees, original)?;
+                copy_repo_trees(&self.repo_trees, consolidated)?;
+            }
+        }
+        let xtask = &self.xtask;
+        // Checksum files for the generated trees (SQLite checks only: this is setup, not timed).
+        for root in [consolidated, original] {
+            cmd!(self.sh, "{xtask} --migrations-root {root} check --fix")
+                .env_remove("TEST_DATABASE_URL")
+                .env_remove("REQUIRE_POSTGRES")
+                .env_remove("DATABASE_URL")
+                .quiet()
+                .ignore_stdout()
+                .ignore_stderr()
+                .run()
+                .ok();
+        }
+        Ok(())
+    }
+
+    /// How long one xtask command takes on `root`'s trees against the database at `url`.
+    fn time(&self, root: &Path, url: &str, args: &[&str]) -> anyhow::Result<Duration> {
+        let xtask = &self.xtask;
+        let started = Instant::now();
+        cmd!(
+            self.sh,
+            "{xtask} --database-url {url} --migrations-root {root} {args...}"
+        )
+        .env("TEST_DATABASE_URL", &self.server)
+        .quiet()
+        .ignore_stdout()
+        .run()?;
+        Ok(started.elapsed())
     }
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use backend::config::DatabaseTarget;
+use db_conn::DatabaseTarget;
 use xshell::{cmd, Shell};
 
 use crate::migrate::pgscratch::{self, ScratchDb};
@@ -63,7 +63,7 @@ impl BenchMigrate {
                     };
                     if scratch.is_none() {
                         // Both tools start from an existing empty file.
-                        drop(backend::db::establish(&DatabaseTarget::sqlite(&url))?);
+                        drop(db_conn::establish(&DatabaseTarget::sqlite(&url))?);
                     }
                     let started = Instant::now();
                     if tool == "xtask" {

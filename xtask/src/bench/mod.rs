@@ -3,7 +3,9 @@
 
 pub mod backup;
 pub mod consolidate;
+pub mod import;
 pub mod migrate;
+pub mod valuation;
 
 use xshell::Shell;
 
@@ -23,6 +25,10 @@ pub enum BenchWhich {
     Migrate(migrate::BenchMigrate),
     /// Consolidation time by chain length; fresh install from the baseline vs the chain
     Consolidate(consolidate::BenchConsolidate),
+    /// IBKR Flex statement import: rows/s and peak memory, 10x the trades vs the base size
+    Import(import::BenchImport),
+    /// A year of daily valuation of 1,000 holdings on SQLite: seconds per year, ms per day
+    Valuation(valuation::BenchValuation),
 }
 
 impl Bench {
@@ -31,6 +37,21 @@ impl Bench {
             BenchWhich::Backup(b) => b.run(sh, ctx),
             BenchWhich::Migrate(b) => b.run(sh, ctx),
             BenchWhich::Consolidate(b) => b.run(sh, ctx),
+            BenchWhich::Import(b) => b.run(sh, ctx),
+            BenchWhich::Valuation(b) => b.run(sh, ctx),
         }
     }
+}
+
+/// VmHWM (peak resident memory) of this process, in KiB.
+pub fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use backend::db::DbConnection;
-use backend::migrate::history::quote;
+use db_conn::sql::literal as quote;
+use db_conn::DbConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
@@ -43,9 +43,7 @@ pub fn tables(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         .collect())
 }
 
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use db_conn::sql::ident;
 
 fn columns(conn: &mut DbConnection, table: &str) -> QueryResult<Vec<String>> {
     let sql = match conn {

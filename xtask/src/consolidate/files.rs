@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use backend::migrate::{sumfile, Migration, MigrationSet, ARCHIVE_DIR, REPLACES_FILE};
+use migration_engine::{sumfile, Migration, MigrationSet, ARCHIVE_DIR, REPLACES_FILE};
 use sha2::{Digest, Sha256};
 
 use super::squash::Baseline;
@@ -173,7 +173,7 @@ pub fn exchange(root: &Path, staging: &Path) -> anyhow::Result<()> {
     )
     .with_context(|| format!("cannot swap {} into place atomically", staging.display()))?;
     sync_dir(root.parent().unwrap_or(Path::new(".")));
-    super::pause_point("after-exchange");
+    data_safety::fault::pause(data_safety::fault::FaultPoint::AfterExchange);
     std::fs::remove_dir_all(staging)
         .with_context(|| format!("cannot remove the old trees at {}", staging.display()))?;
     Ok(())

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use backend::db::introspect::SchemaSnapshot;
-use backend::db::DbConnection;
-use backend::migrate::{scratch, Migration};
+use db_conn::introspect::SchemaSnapshot;
 use diesel::connection::SimpleConnection;
+use migration_engine::scratch::{self, ScratchPlace};
+use migration_engine::Migration;
 
 use super::contents;
 
@@ -37,15 +37,15 @@ fn insert_time_columns(schema: &SchemaSnapshot) -> BTreeMap<String, Vec<String>>
         .collect()
 }
 
-/// Differences between chain and baseline, empty when equivalent. `conn` picks the backend
-/// (and, for PostgreSQL, the server whose scratch schemas are used).
+/// Differences between chain and baseline, empty when equivalent, each built in a scratch
+/// database at `place`.
 pub fn equivalence(
-    conn: &mut DbConnection,
+    place: &ScratchPlace,
     chain: &[&Migration],
     baseline_up: &str,
     baseline_down: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let from_chain = scratch::with_scratch(conn, |s| {
+    let from_chain = scratch::with_scratch(place, |s| {
         scratch::run_ups(s, chain)?;
         let schema = SchemaSnapshot::capture(s)?;
         let masked = insert_time_columns(&schema);
@@ -53,7 +53,7 @@ pub fn equivalence(
         Ok((schema, rows, masked))
     })?;
     let masked = &from_chain.2;
-    let (from_baseline, after_down) = scratch::with_scratch(conn, |s| {
+    let (from_baseline, after_down) = scratch::with_scratch(place, |s| {
         s.batch_execute(baseline_up)?;
         let built = (SchemaSnapshot::capture(s)?, contents::capture(s, masked)?);
         s.batch_execute(baseline_down)?;

@@ -4,11 +4,11 @@
 //! everything in reverse dependency order.
 
 use anyhow::Context;
-use backend::config::DatabaseTarget;
-use backend::db::{self, DbConnection};
-use backend::migrate::{scratch, Migration};
+use db_conn::DatabaseTarget;
+use db_conn::{self as db, DbConnection};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use migration_engine::{scratch, Migration};
 use xshell::{cmd, Shell};
 
 use super::contents::{self, ident};
@@ -102,7 +102,7 @@ pub fn sqlite(chain: &[&Migration]) -> anyhow::Result<Baseline> {
         let (Some(seq), true) = (seq, tables.contains(&name)) else {
             continue;
         };
-        let n = backend::migrate::history::quote(&name);
+        let n = migration_engine::history::quote(&name);
         up.push_str(&format!(
             "INSERT INTO sqlite_sequence (name, seq) SELECT {n}, {seq} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = {n});\n\
              UPDATE sqlite_sequence SET seq = {seq} WHERE name = {n};\n"
@@ -176,9 +176,10 @@ pub fn postgres(sh: &Shell, server: &str, chain: &[&Migration]) -> anyhow::Resul
     check_pg_dump_version(sh, &mut conn)?;
     let url = scratch_db.url.clone();
     let exclude = [
-        "--exclude-table=__diesel_schema_migrations",
-        "--exclude-table=__pf_*",
+        format!("--exclude-table={}", db_conn::introspect::DIESEL_TABLE),
+        "--exclude-table=__pf_*".to_owned(),
     ];
+    let exclude = &exclude;
     let schema = cmd!(
         sh,
         "pg_dump --schema-only --no-owner --no-privileges --no-comments {exclude...} {url}"

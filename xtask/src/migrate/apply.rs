@@ -1,6 +1,6 @@
 //! `cargo xtask apply`, `downgrade` and `redo`: run migrations under the migration lock.
 
-use backend::migrate::{Migrator, Target};
+use migration_engine::{Migrator, OutOfOrder, Target};
 use xshell::Shell;
 
 use super::TargetArgs;
@@ -24,7 +24,9 @@ impl ApplyCmd {
         let set = super::tree(ctx, &target)?;
         let mut conn = super::connect(ctx, &target)?;
         let mut migrator = Migrator::new(&set, "xtask apply");
-        migrator.allow_out_of_order = self.allow_out_of_order;
+        if self.allow_out_of_order {
+            migrator.out_of_order = OutOfOrder::Allow;
+        }
         migrator.wait = std::time::Duration::from_secs(self.lock_wait);
         let goal = self.target.target(Target::Head);
         let applied = ctx

@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context;
-use backend::config::DatabaseTarget;
-use backend::db;
-use backend::migrate::{naming, scratch, sumfile, Migration, MigrationSet, Migrator, Target};
+use db_conn as db;
+use migration_engine::{naming, scratch, sumfile, Migration, MigrationSet, Migrator, Target};
 use xshell::{cmd, Shell};
 
 use super::pgscratch::{self, ScratchDb};
+use crate::report::Reporter;
 use crate::{project_root, Ctx};
 
 /// Statements in an up.sql that can lose data; flagged so a reviewer looks twice.
@@ -35,10 +35,26 @@ pub struct CheckCmd {
     /// PostgreSQL server for the scratch databases [default: the target if PostgreSQL, else TEST_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     pub pg_url: Option<String>,
-    /// The schema.rs that must equal `diesel print-schema` for head [default: backend/src/schema.rs
+    /// The schema.rs that must equal `diesel print-schema` for head [default: crates/pf-data/src/schema.rs
     /// when checking the repository's own trees; skipped for other --migrations-root]
     #[arg(long, value_name = "FILE")]
     pub schema_rs: Option<std::path::PathBuf>,
+}
+
+/// What `check` does with a generated file (checksum file, schema.rs) that is out of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnStale {
+    /// Report it as a problem (the default: CI must not rewrite files).
+    Report,
+    /// Rewrite it (`--fix`).
+    Rewrite,
+}
+
+/// What the checks found: problems fail the check, advice is only printed.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<String>,
+    advice: Vec<String>,
 }
 
 impl CheckCmd {
@@ -46,56 +62,26 @@ impl CheckCmd {
         let root = ctx.migrations_root().to_path_buf();
         let sqlite = MigrationSet::from_dir(&root.join("sqlite"))?;
         let postgres = MigrationSet::from_dir(&root.join("postgres"))?;
-        let mut problems: Vec<String> = Vec::new();
-        let mut advice: Vec<String> = Vec::new();
+        let mut found = Findings::default();
         let trees = [("sqlite", &sqlite), ("postgres", &postgres)];
+        let on_stale = if self.fix {
+            OnStale::Rewrite
+        } else {
+            OnStale::Report
+        };
 
         ctx.report.step("naming and up/down pairs", |_| {
-            for (tree, set) in trees {
-                for m in &set.migrations {
-                    problems
-                        .extend(naming::folder_problem(&m.folder).map(|p| format!("{tree}/{p}")));
-                    advice.extend(naming::folder_advice(&m.folder).map(|p| format!("{tree}/{p}")));
-                    if m.down.is_none() {
-                        problems.push(format!("{tree}/{}: no down.sql", m.folder));
-                    }
-                }
-            }
+            naming_and_pairs(&trees, &mut found);
             Ok(())
         })?;
         ctx.report.step("both trees hold the same versions", |_| {
-            let names = |s: &MigrationSet| {
-                s.migrations
-                    .iter()
-                    .map(|m| m.folder.clone())
-                    .collect::<Vec<_>>()
-            };
-            let (a, b) = (names(&sqlite), names(&postgres));
-            for f in a.iter().filter(|f| !b.contains(f)) {
-                problems.push(format!("{f} exists in sqlite/ but not in postgres/"));
-            }
-            for f in b.iter().filter(|f| !a.contains(f)) {
-                problems.push(format!("{f} exists in postgres/ but not in sqlite/"));
-            }
+            found.problems.extend(tree_differences(&sqlite, &postgres));
             Ok(())
         })?;
-        let fix = self.fix;
         ctx.report.step("checksum files current", |r| {
-            for (tree, set) in trees {
-                let dir = root.join(tree);
-                let found = sumfile::verify(&dir, set);
-                if found.is_empty() {
-                    continue;
-                }
-                if fix {
-                    sumfile::write(&dir, set).with_context(|| {
-                        format!("cannot write {}", sumfile::path(&dir).display())
-                    })?;
-                    r.say(&format!("    rewrote {}", sumfile::path(&dir).display()));
-                } else {
-                    problems.extend(found);
-                }
-            }
+            found
+                .problems
+                .extend(checksum_files(r, &root, &trees, on_stale)?);
             Ok(())
         })?;
         let flagged = destructive(&trees);
@@ -106,65 +92,147 @@ impl CheckCmd {
 
         ctx.report
             .step("every down.sql reverses its up.sql (SQLite)", |_| {
-                let dir = tempfile::tempdir()?;
-                let mut conn = db::establish(&DatabaseTarget::sqlite(dir.path().join("probe.db")))?;
-                problems.extend(
-                    scratch::check_reversible(&mut conn, &all(&sqlite))?
+                found.problems.extend(
+                    scratch::check_reversible(&scratch::ScratchPlace::Sqlite, &all(&sqlite))?
                         .into_iter()
                         .map(|p| format!("sqlite/{p}")),
                 );
                 Ok(())
             })?;
-        match pgscratch::server_url(ctx, self.pg_url.as_deref()) {
-            Some(server) => {
-                ctx.report
-                    .step("every down.sql reverses its up.sql (PostgreSQL)", |_| {
-                        let scratch_db = ScratchDb::create(&server, "check")?;
-                        let mut conn = db::establish(&scratch_db.target())?;
-                        problems.extend(
-                            scratch::check_reversible(&mut conn, &all(&postgres))?
-                                .into_iter()
-                                .map(|p| format!("postgres/{p}")),
-                        );
-                        Ok(())
-                    })?;
-                let schema_file = self.schema_rs.clone().or_else(|| {
-                    ctx.uses_repo_trees()
-                        .then(|| project_root().join("backend/src/schema.rs"))
-                });
-                match schema_file {
-                    Some(file) => ctx.report.step("schema.rs equals diesel print-schema at head", |r| {
-                        if let Some(diff) = schema_rs(sh, &server, &postgres, &file, fix)? {
-                            problems.push(diff);
-                        } else if fix {
-                            r.say("    schema.rs is current");
-                        }
-                        Ok(())
-                    })?,
-                    None => ctx.report.say(
-                        "    schema.rs not compared: these are not the repository's trees (pass --schema-rs FILE)",
-                    ),
-                }
-            }
-            None => {
-                anyhow::ensure!(
-                    std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                    "REQUIRE_POSTGRES=1 but no PostgreSQL server is known: pass --pg-url or set TEST_DATABASE_URL"
+        self.postgres_checks(sh, ctx, &postgres, on_stale, &mut found.problems)?;
+        conclude(ctx, &found)
+    }
+
+    /// The checks that need a PostgreSQL server: down reverses up, and schema.rs is what
+    /// diesel prints for head. Skipped with a notice when no server is known (refused when
+    /// REQUIRE_POSTGRES=1, so CI cannot pass without them).
+    fn postgres_checks(
+        &self,
+        sh: &Shell,
+        ctx: &mut Ctx,
+        postgres: &MigrationSet,
+        on_stale: OnStale,
+        problems: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let Some(server) = pgscratch::server_url(ctx, self.pg_url.as_deref()) else {
+            anyhow::ensure!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "REQUIRE_POSTGRES=1 but no PostgreSQL server is known: pass --pg-url or set TEST_DATABASE_URL"
+            );
+            ctx.report.say("    NOTICE: PostgreSQL checks skipped (down reverses up, schema.rs): pass --pg-url or set TEST_DATABASE_URL");
+            return Ok(());
+        };
+        ctx.report
+            .step("every down.sql reverses its up.sql (PostgreSQL)", |_| {
+                let place = scratch::ScratchPlace::Postgres {
+                    server: server.clone(),
+                };
+                problems.extend(
+                    scratch::check_reversible(&place, &all(postgres))?
+                        .into_iter()
+                        .map(|p| format!("postgres/{p}")),
                 );
-                ctx.report.say("    NOTICE: PostgreSQL checks skipped (down reverses up, schema.rs): pass --pg-url or set TEST_DATABASE_URL");
-            }
+                Ok(())
+            })?;
+        let schema_file = self.schema_rs.clone().or_else(|| {
+            ctx.uses_repo_trees()
+                .then(|| project_root().join("crates/pf-data/src/schema.rs"))
+        });
+        match schema_file {
+            Some(file) => ctx.report.step("schema.rs equals diesel print-schema at head", |r| {
+                if let Some(diff) = schema_rs(sh, &server, postgres, &file, on_stale)? {
+                    problems.push(diff);
+                } else if on_stale == OnStale::Rewrite {
+                    r.say("    schema.rs is current");
+                }
+                Ok(())
+            })?,
+            None => ctx.report.say(
+                "    schema.rs not compared: these are not the repository's trees (pass --schema-rs FILE)",
+            ),
         }
-        ctx.report.set("advice", &advice);
-        for a in &advice {
-            ctx.report.say(&format!("    advice: {a}"));
-        }
-        ctx.report.set("problems", &problems);
-        for p in &problems {
-            ctx.report.say(&format!("    problem: {p}"));
-        }
-        anyhow::ensure!(problems.is_empty(), "{} problem(s) in the migration trees (listed above); `cargo xtask check --fix` rewrites the generated files", problems.len());
         Ok(())
     }
+}
+
+/// Folder names that break the naming rules (problems) or could be better (advice), and
+/// migrations without a down.sql.
+fn naming_and_pairs(trees: &[(&str, &MigrationSet); 2], found: &mut Findings) {
+    for (tree, set) in trees {
+        for m in &set.migrations {
+            found
+                .problems
+                .extend(naming::folder_problem(&m.folder).map(|p| format!("{tree}/{p}")));
+            found
+                .advice
+                .extend(naming::folder_advice(&m.folder).map(|p| format!("{tree}/{p}")));
+            if m.down.is_none() {
+                found
+                    .problems
+                    .push(format!("{tree}/{}: no down.sql", m.folder));
+            }
+        }
+    }
+}
+
+/// Folders present in one tree but not the other.
+fn tree_differences(sqlite: &MigrationSet, postgres: &MigrationSet) -> Vec<String> {
+    let names = |s: &MigrationSet| {
+        s.migrations
+            .iter()
+            .map(|m| m.folder.clone())
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (names(sqlite), names(postgres));
+    let mut problems = Vec::new();
+    for f in a.iter().filter(|f| !b.contains(f)) {
+        problems.push(format!("{f} exists in sqlite/ but not in postgres/"));
+    }
+    for f in b.iter().filter(|f| !a.contains(f)) {
+        problems.push(format!("{f} exists in postgres/ but not in sqlite/"));
+    }
+    problems
+}
+
+/// Each tree's checksum file against its migrations: stale ones are rewritten or reported.
+fn checksum_files(
+    r: &mut Reporter,
+    root: &Path,
+    trees: &[(&str, &MigrationSet); 2],
+    on_stale: OnStale,
+) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for (tree, set) in trees {
+        let dir = root.join(tree);
+        let found = sumfile::verify(&dir, set);
+        if found.is_empty() {
+            continue;
+        }
+        match on_stale {
+            OnStale::Rewrite => {
+                sumfile::write(&dir, set)
+                    .with_context(|| format!("cannot write {}", sumfile::path(&dir).display()))?;
+                r.say(&format!("    rewrote {}", sumfile::path(&dir).display()));
+            }
+            OnStale::Report => problems.extend(found),
+        }
+    }
+    Ok(problems)
+}
+
+/// Prints and records the advice and problems; fails when there are problems.
+fn conclude(ctx: &mut Ctx, found: &Findings) -> anyhow::Result<()> {
+    let Findings { problems, advice } = found;
+    ctx.report.set("advice", advice);
+    for a in advice {
+        ctx.report.say(&format!("    advice: {a}"));
+    }
+    ctx.report.set("problems", problems);
+    for p in problems {
+        ctx.report.say(&format!("    problem: {p}"));
+    }
+    anyhow::ensure!(problems.is_empty(), "{} problem(s) in the migration trees (listed above); `cargo xtask check --fix` rewrites the generated files", problems.len());
+    Ok(())
 }
 
 fn all(set: &MigrationSet) -> Vec<&Migration> {
@@ -200,13 +268,13 @@ fn destructive(trees: &[(&str, &MigrationSet); 2]) -> Vec<String> {
     out
 }
 
-/// None when backend/src/schema.rs equals `diesel print-schema` for head; else the problem.
+/// None when crates/pf-data/src/schema.rs equals `diesel print-schema` for head; else the problem.
 fn schema_rs(
     sh: &Shell,
     server: &str,
     postgres: &MigrationSet,
     file: &Path,
-    fix: bool,
+    on_stale: OnStale,
 ) -> anyhow::Result<Option<String>> {
     let diesel = pgscratch::diesel_cli()?;
     let scratch_db = ScratchDb::create(server, "schema")?;
@@ -221,7 +289,7 @@ fn schema_rs(
     if current.trim_end() == generated.trim_end() {
         return Ok(None);
     }
-    if fix {
+    if on_stale == OnStale::Rewrite {
         write_atomic(file, &format!("{}\n", generated.trim_end()))?;
         return Ok(None);
     }
@@ -232,8 +300,9 @@ fn schema_rs(
 }
 
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("rs.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    Ok(safe_fs::write_atomic(
+        path,
+        text.as_bytes(),
+        safe_fs::Access::Shared,
+    )?)
 }

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use backend::config::DatabaseTarget;
-use backend::db;
-use backend::migrate::{naming, sumfile, MigrationSet, Migrator, Target};
+use db_conn as db;
+use db_conn::{Backend, DatabaseTarget};
+use migration_engine::{naming, sumfile, MigrationSet, Migrator, Target};
 use xshell::{cmd, Shell};
 
 use super::pgscratch::{self, ScratchDb};
@@ -21,7 +21,7 @@ pub struct CreateCmd {
     /// PostgreSQL server for the scratch database --autogenerate needs [default: target, else TEST_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     pub pg_url: Option<String>,
-    /// The schema to generate towards [default: backend/src/schema.rs]
+    /// The schema to generate towards [default: crates/pf-data/src/schema.rs]
     #[arg(long, value_name = "FILE")]
     pub schema_rs: Option<PathBuf>,
 }
@@ -48,7 +48,7 @@ impl CreateCmd {
             let schema_rs = self
                 .schema_rs
                 .clone()
-                .unwrap_or_else(|| project_root().join("backend/src/schema.rs"));
+                .unwrap_or_else(|| project_root().join("crates/pf-data/src/schema.rs"));
             let schema = std::fs::read_to_string(&schema_rs)
                 .with_context(|| format!("cannot read {}", schema_rs.display()))?;
             let sqlite = ctx
@@ -139,13 +139,13 @@ fn write_folder(tree_dir: &Path, folder: &str, files: &Files) -> anyhow::Result<
     Ok(final_dir)
 }
 
-/// diesel's `migration generate --diff-schema` against `target` at head.
+/// diesel's `migration generate --diff-schema` against the `backend` database at `url`, at head.
 fn diesel_diff(
     sh: &Shell,
     url: &str,
     schema_rs: &Path,
     name: &str,
-    sqlite: bool,
+    backend: Backend,
 ) -> anyhow::Result<Files> {
     let diesel = pgscratch::diesel_cli()?;
     let out = tempfile::tempdir()?;
@@ -155,7 +155,7 @@ fn diesel_diff(
         "[print_schema]\nfile = {:?}\n",
         out.path().join("unused_schema.rs").display().to_string()
     );
-    if sqlite {
+    if backend == Backend::Sqlite {
         settings.push_str("sqlite_integer_primary_key_is_bigint = true\n");
     }
     std::fs::write(&config, settings)?;
@@ -190,7 +190,7 @@ fn diesel_diff(
     };
     anyhow::ensure!(
         meaningful(&files.up),
-        "schema.rs already matches the migrations' head: edit backend/src/schema.rs first, or create without --autogenerate"
+        "schema.rs already matches the migrations' head: edit crates/pf-data/src/schema.rs first, or create without --autogenerate"
     );
     Ok(files)
 }
@@ -212,7 +212,13 @@ fn autogenerate_sqlite(
         .replace("Numeric", "Text");
     let schema_rs = scratch.path().join("schema.rs");
     std::fs::write(&schema_rs, schema)?;
-    diesel_diff(sh, &path.display().to_string(), &schema_rs, name, true)
+    diesel_diff(
+        sh,
+        &path.display().to_string(),
+        &schema_rs,
+        name,
+        Backend::Sqlite,
+    )
 }
 
 fn autogenerate_postgres(
@@ -230,5 +236,5 @@ fn autogenerate_postgres(
     let schema = schema.replace("    use crate::decimal::Numeric;\n", "");
     let schema_rs = dir.path().join("schema.rs");
     std::fs::write(&schema_rs, schema)?;
-    diesel_diff(sh, &scratch_db.url, &schema_rs, name, false)
+    diesel_diff(sh, &scratch_db.url, &schema_rs, name, Backend::Postgres)
 }

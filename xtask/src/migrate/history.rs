@@ -1,6 +1,6 @@
 //! `cargo xtask history` and `cargo xtask show <version>`.
 
-use backend::migrate;
+use migration_engine as migrate;
 use xshell::Shell;
 
 use crate::Ctx;

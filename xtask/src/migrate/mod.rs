@@ -1,5 +1,5 @@
 //! The day-to-day migration commands (`status`, `apply`, `create`, ...), thin over
-//! `backend::migrate`, which the backend's own startup uses too.
+//! `migration_engine`, which the backend's own startup uses too.
 
 pub mod apply;
 pub mod check;
@@ -12,9 +12,9 @@ pub mod stamp;
 pub mod status;
 
 use anyhow::Context;
-use backend::config::DatabaseTarget;
-use backend::db::{self, DbConnection};
-use backend::migrate::MigrationSet;
+use db_conn::DatabaseTarget;
+use db_conn::{self as db, DbConnection};
+use migration_engine::MigrationSet;
 
 use crate::Ctx;
 
@@ -60,10 +60,10 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    pub fn target(&self, default: backend::migrate::Target) -> backend::migrate::Target {
+    pub fn target(&self, default: migration_engine::Target) -> migration_engine::Target {
         match (&self.to, self.steps) {
-            (Some(v), _) => backend::migrate::Target::To(v.clone()),
-            (None, Some(n)) => backend::migrate::Target::Steps(n),
+            (Some(v), _) => migration_engine::Target::To(v.clone()),
+            (None, Some(n)) => migration_engine::Target::Steps(n),
             (None, None) => default,
         }
     }

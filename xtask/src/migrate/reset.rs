@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use backend::config::DatabaseTarget;
-use backend::migrate::{wipe, Migrator, Target};
+use db_conn::DatabaseTarget;
+use migration_engine::{wipe, Migrator, Target};
 use xshell::Shell;
 
 use crate::Ctx;
@@ -49,7 +49,7 @@ impl ResetCmd {
         let exists = target.sqlite_path().is_none_or(|p| p.exists());
         if exists {
             let backup = ctx.report.step("back up the database first", |_| {
-                Ok(backend::backup::create(&target, &self.backups_dir)?)
+                Ok(data_safety::create(&target, &self.backups_dir)?)
             })?;
             ctx.report.say(&format!(
                 "    backup {} at {}",
@@ -70,7 +70,7 @@ impl ResetCmd {
         })?;
         // The database is empty on purpose now: the data-loss marker must not refuse it.
         if let Some(path) = target.sqlite_path() {
-            let _ = std::fs::remove_file(backend::guard::marker_path(path));
+            let _ = std::fs::remove_file(data_safety::marker::path(path));
         }
         ctx.report.say(&format!(
             "    dropped {dropped} objects, applied {} migrations",

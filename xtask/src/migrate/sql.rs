@@ -1,6 +1,6 @@
 //! `cargo xtask sql [apply|downgrade]`: prints exactly what would run, touching nothing.
 
-use backend::migrate::{self, Migrator, Target};
+use migration_engine::{self as migrate, Migrator, OutOfOrder, Target};
 use xshell::Shell;
 
 use super::TargetArgs;
@@ -45,7 +45,9 @@ impl SqlCmd {
                 target: t,
                 allow_out_of_order,
             }) => {
-                migrator.allow_out_of_order = *allow_out_of_order;
+                if *allow_out_of_order {
+                    migrator.out_of_order = OutOfOrder::Allow;
+                }
                 migrator.plan_apply(target.backend(), &status, &t.target(Target::Head))?
             }
             Some(SqlWhat::Downgrade { target: t, all }) => {

@@ -1,6 +1,6 @@
 //! `cargo xtask stamp <V|head>`: record versions as applied without running them.
 
-use backend::migrate::Migrator;
+use migration_engine::{Migrator, StampOptions};
 use xshell::Shell;
 
 use crate::Ctx;
@@ -24,8 +24,12 @@ impl StampCmd {
         let set = super::tree(ctx, &target)?;
         let mut conn = super::connect(ctx, &target)?;
         let migrator = Migrator::new(&set, "xtask stamp");
+        let options = StampOptions {
+            prune: self.prune,
+            force: self.force,
+        };
         let changed = ctx.report.step(&format!("stamp {}", self.version), |_| {
-            Ok(migrator.stamp(&mut conn, &self.version, self.prune, self.force)?)
+            Ok(migrator.stamp(&mut conn, &self.version, options)?)
         })?;
         for f in &changed {
             ctx.report

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use backend::api::admin::AdminToken;
 use backend::api::{AppState, Auth};
-use backend::models::{NewSystemConfig, SystemConfig};
-use backend::resource::Resource;
+use pf_data::models::{NewSystemConfig, SystemConfig};
+use pf_data::resource::Resource;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -32,7 +32,7 @@ fn add_rows(db: &TestDb, prefix: &str, n: usize) {
 
 fn digests(db: &TestDb) -> Value {
     let mut conn = db.connect();
-    serde_json::to_value(backend::backup::hash::digests(&mut conn).unwrap()).unwrap()
+    serde_json::to_value(data_safety::hash::digests(&mut conn).unwrap()).unwrap()
 }
 
 fn dir_args<'a>(dir: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
@@ -185,7 +185,7 @@ fn pre_deploy_reports_pending_and_refuses_unknown_migrations() {
         let report = ok(&db, None, &dir_args(&dir, &["pre-deploy"]));
         assert_eq!(
             report["migrations"]["pending"].as_array().unwrap().len(),
-            2,
+            head() - 17,
             "{b}: {report}"
         );
         assert!(report["verify"]["rows"].is_number(), "{b}");
@@ -211,7 +211,7 @@ struct Service {
 }
 
 fn serve(db: &TestDb, backups: &Path) -> Service {
-    let pool = backend::db::pool(&db.target).unwrap();
+    let pool = db_conn::pool(&db.target).unwrap();
     let auth = Auth::from_token(Some(API.into()), false).unwrap();
     let admin = AdminToken::new(Some(ADMIN.into()), &auth)
         .unwrap()

@@ -1,4 +1,4 @@
-//! Consolidation on the repository's own 19-step history, on SQLite and PostgreSQL: data and
+//! Consolidation on the repository's own history, on SQLite and PostgreSQL: data and
 //! schema unchanged, databases behind the baseline still upgrade (or are refused), kills at
 //! every step leave old-or-new, dry runs change nothing.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use backend::db::introspect::SchemaSnapshot;
+use db_conn::introspect::SchemaSnapshot;
 use diesel::connection::SimpleConnection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -20,7 +20,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 fn pg_server(test: &str) -> bool {
     let known = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
     if !known {
-        backend::testing::skip_check(
+        test_kit::skip_check(
             "REQUIRE_POSTGRES",
             &format!("{test}: consolidation needs a PostgreSQL server (TEST_DATABASE_URL)"),
         );
@@ -54,11 +54,11 @@ fn file_sums(dir: &Path) -> BTreeMap<String, String> {
 fn data(db: &TestDb) -> Value {
     let mut conn = db.connect();
     let mut out = serde_json::Map::new();
-    for table in backend::models::table_names() {
-        let counts = backend::api::count_all(&mut conn).unwrap();
+    for table in pf_data::models::table_names() {
+        let counts = pf_data::counts::count_all(&mut conn).unwrap();
         out.insert(table.to_owned(), serde_json::json!(counts[table]));
     }
-    let rows = |sql: &str, conn: &mut backend::db::DbConnection| -> Vec<String> {
+    let rows = |sql: &str, conn: &mut db_conn::DbConnection| -> Vec<String> {
         #[derive(diesel::QueryableByName)]
         struct Line {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -116,7 +116,7 @@ fn consolidating_a_database_with_data_changes_neither_data_nor_schema() {
         let schema_before = SchemaSnapshot::capture(&mut db.connect()).unwrap();
 
         let report = consolidate(&db, root.path(), backups.path(), &[]);
-        assert_eq!(report["squashed"], 19, "{b}");
+        assert_eq!(report["squashed"], head(), "{b}");
         assert_eq!(data(&db), before, "{b}: every row unchanged");
         assert_eq!(
             SchemaSnapshot::capture(&mut db.connect()).unwrap(),
@@ -146,7 +146,7 @@ fn consolidating_a_database_with_data_changes_neither_data_nor_schema() {
             "{b}: baseline == chain"
         );
         assert_eq!(
-            backend::api::count_all(&mut fresh.connect()).unwrap()["system_config"],
+            pf_data::counts::count_all(&mut fresh.connect()).unwrap()["system_config"],
             3,
             "{b}: seed rows carried"
         );
@@ -177,7 +177,7 @@ fn plan_b_keeps_the_newest_and_every_kind_of_database_still_upgrades() {
         let report = consolidate(&db, root.path(), backups.path(), &["--keep-latest", "5"]);
         assert_eq!(
             (report["squashed"].as_u64(), report["kept"].as_u64()),
-            (Some(14), Some(5)),
+            (Some(head() as u64 - 5), Some(5)),
             "{b}"
         );
         let tree: Vec<String> = std::fs::read_dir(root.path().join(b))
@@ -207,8 +207,8 @@ fn plan_b_keeps_the_newest_and_every_kind_of_database_still_upgrades() {
         let upgraded = strings(&ok(&behind, Some(root.path()), &["apply"])["applied"]);
         assert_eq!(
             upgraded,
-            (11..=19).map(folder).collect::<Vec<_>>(),
-            "{b}: the archived 11..14, then the kept 15..19"
+            (11..=head()).map(folder).collect::<Vec<_>>(),
+            "{b}: the archived chain from 11, then the kept five"
         );
         ok(&behind, Some(root.path()), &["verify"]);
         assert_eq!(

@@ -14,7 +14,7 @@ fn apply_downgrade_redo_history_show_and_status() {
         let status = ok(&db, None, &["status"]);
         assert_eq!(
             strings(&status["status"]["pending"]).len() + strings(&status["pending"]).len(),
-            19,
+            head(),
             "{b}: {status}"
         );
 
@@ -42,11 +42,8 @@ fn apply_downgrade_redo_history_show_and_status() {
             "{b}"
         );
         let shown = ok(&db, None, &["show", "head"]);
-        assert_eq!(shown["folder"], json!(folder(19)));
-        assert!(shown["up"]
-            .as_str()
-            .unwrap()
-            .starts_with("-- Alembic revision"));
+        assert_eq!(shown["folder"], json!(folder(head())));
+        assert!(shown["up"].as_str().unwrap().starts_with("-- "));
 
         assert_eq!(
             strings(&ok(&db, None, &["downgrade", "--steps", "2"])["reverted"]),
@@ -61,12 +58,12 @@ fn apply_downgrade_redo_history_show_and_status() {
         assert_eq!(applied_versions(&db).len(), 6, "{b}");
         assert_eq!(
             strings(&ok(&db, None, &["apply"])["applied"]).len(),
-            13,
+            head() - 6,
             "{b}"
         );
         assert_eq!(
             strings(&ok(&db, None, &["redo"])["redone"]),
-            [folder(19)],
+            [folder(head())],
             "{b}"
         );
 
@@ -80,7 +77,7 @@ fn apply_downgrade_redo_history_show_and_status() {
         assert!(fails(&db, None, &["apply", "--to", "1999"]).contains("no migration matches"));
         assert_eq!(
             applied_versions(&db).len(),
-            19,
+            head(),
             "{b}: failures applied nothing"
         );
     }
@@ -132,14 +129,14 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
         ok(&db, None, &["apply", "--steps", "3"]);
         let before_rows = applied_versions(&db);
         let before_schema =
-            backend::db::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap();
+            db_conn::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap();
         let file_before = db.target.sqlite_path().map(bytes_of);
 
         let script = ok(&db, None, &["sql"])["sql"].as_str().unwrap().to_owned();
         assert!(
             script.contains(&format!(
                 "INSERT INTO __diesel_schema_migrations (version) VALUES ('{}')",
-                backend::migrate::version_of(&folder(4))
+                migration_engine::version_of(&folder(4))
             )),
             "{b}"
         );
@@ -148,7 +145,7 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
             "{b}"
         );
         assert!(
-            !script.contains(&format!("'{}'", backend::migrate::version_of(&folder(3)))),
+            !script.contains(&format!("'{}'", migration_engine::version_of(&folder(3)))),
             "{b}: applied ones are not planned"
         );
         let down = ok(&db, None, &["sql", "downgrade", "--steps", "1"])["sql"]
@@ -158,7 +155,7 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
         assert!(
             down.contains(&format!(
                 "DELETE FROM __diesel_schema_migrations WHERE version = '{}'",
-                backend::migrate::version_of(&folder(3))
+                migration_engine::version_of(&folder(3))
             )),
             "{b}"
         );
@@ -169,7 +166,7 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
             "{b}: sql changed the version table"
         );
         assert_eq!(
-            backend::db::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap(),
+            db_conn::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap(),
             before_schema,
             "{b}"
         );
@@ -182,10 +179,10 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
 
         // The printed script, run by the database's own shell, does what apply would.
         let (program, args): (&str, Vec<String>) = match &db.target {
-            backend::config::DatabaseTarget::Sqlite { path } => {
+            db_conn::DatabaseTarget::Sqlite { path } => {
                 ("sqlite3", vec!["-bail".into(), path.display().to_string()])
             }
-            backend::config::DatabaseTarget::Postgres { url } => (
+            db_conn::DatabaseTarget::Postgres { url } => (
                 "psql",
                 vec![
                     "-q".into(),
@@ -203,7 +200,7 @@ fn sql_prints_exactly_what_apply_runs_and_touches_nothing() {
         {
             Ok(child) => child,
             Err(_) => {
-                backend::testing::skip_check(
+                test_kit::skip_check(
                     "REQUIRE_TOOLS",
                     &format!("{program} is not installed: the printed script was not executed"),
                 );
@@ -253,7 +250,7 @@ fn stamp_records_without_running_and_refuses_inconsistency() {
             5,
             "{b}"
         );
-        let schema = backend::db::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap();
+        let schema = db_conn::introspect::SchemaSnapshot::capture(&mut db.connect()).unwrap();
         assert!(schema.tables.is_empty(), "{b}: stamp ran no DDL");
         let refused = fails(&db, None, &["stamp", &folder(3)]);
         assert!(
@@ -327,15 +324,15 @@ fn create_autogenerates_from_schema_rs() {
     let Some(pg) = TestDb::postgres("create_autogenerates_from_schema_rs") else {
         return;
     };
-    if backend::testing::diesel_cli().is_none() {
-        backend::testing::skip_check(
+    if test_kit::diesel_cli().is_none() {
+        test_kit::skip_check(
             "REQUIRE_DIESEL_CLI",
             "create --autogenerate: the diesel CLI is not installed",
         );
         return;
     }
     let root = copy_trees();
-    let schema = std::fs::read_to_string(repo_root().join("backend/src/schema.rs"))
+    let schema = std::fs::read_to_string(repo_root().join("crates/pf-data/src/schema.rs"))
         .unwrap()
         .replacen(
             "        fund_type -> Nullable<Text>,\n",
@@ -363,7 +360,12 @@ fn create_autogenerates_from_schema_rs() {
     }
     for db in [TestDb::sqlite(), pg] {
         let applied = ok(&db, Some(root.path()), &["apply"]);
-        assert_eq!(strings(&applied["applied"]).len(), 20, "{}", db.name());
+        assert_eq!(
+            strings(&applied["applied"]).len(),
+            head() + 1,
+            "{}",
+            db.name()
+        );
         assert_eq!(
             strings(&ok(&db, Some(root.path()), &["downgrade", "--steps", "1"])["reverted"]),
             [folder.to_owned()]
@@ -445,14 +447,14 @@ fn reset_backs_up_first_and_refuses_remote_databases() {
             1,
             "{b}: the backup exists"
         );
-        assert_eq!(strings(&report["applied"]).len(), 19, "{b}");
+        assert_eq!(strings(&report["applied"]).len(), head(), "{b}");
         assert_eq!(
-            backend::api::count_all(&mut db.connect()).unwrap()["fund_info"],
+            pf_data::counts::count_all(&mut db.connect()).unwrap()["fund_info"],
             0,
             "{b}: data gone, on purpose"
         );
         assert_eq!(
-            backend::api::count_all(&mut db.connect()).unwrap()["system_config"],
+            pf_data::counts::count_all(&mut db.connect()).unwrap()["system_config"],
             3,
             "{b}: seeds back"
         );
@@ -535,7 +537,7 @@ fn apply_on_a_database_migrated_by_another_tool_only_records_checksums() {
         let forget_checksums = || {
             diesel::connection::SimpleConnection::batch_execute(
                 &mut db.connect(),
-                &format!("DELETE FROM {}", backend::migrate::history::CHECKSUM_TABLE),
+                &format!("DELETE FROM {}", migration_engine::history::CHECKSUM_TABLE),
             )
             .unwrap()
         };
@@ -543,7 +545,7 @@ fn apply_on_a_database_migrated_by_another_tool_only_records_checksums() {
         forget_checksums();
         let report = ok(&db, None, &["apply"]);
         assert!(strings(&report["applied"]).is_empty(), "{b}: {report}");
-        assert_eq!(strings(&report["recorded"]).len(), 19, "{b}: {report}");
+        assert_eq!(strings(&report["recorded"]).len(), head(), "{b}: {report}");
 
         forget_checksums();
         let run = xtask(&db, None, &["apply"]);

@@ -26,7 +26,7 @@ fn an_edited_applied_migration_is_refused_with_both_checksums() {
         );
         assert_eq!(
             applied_versions(&db).len(),
-            19,
+            head(),
             "{}: nothing applied",
             db.name()
         );
@@ -48,10 +48,10 @@ fn the_backend_refuses_to_start_on_an_edited_migration() {
             .batch_execute(&format!(
                 "UPDATE __pf_migration_checksums SET checksum = '{}' WHERE version = '{}'",
                 "0".repeat(64),
-                backend::migrate::version_of(&folder(7))
+                migration_engine::version_of(&folder(7))
             ))
             .unwrap();
-        let err = backend::db::migrations::run_pending(&mut db.connect())
+        let err = pf_data::migrations::run_pending(&mut db.connect())
             .unwrap_err()
             .to_string();
         assert!(
@@ -69,25 +69,25 @@ fn unknown_applied_versions_are_refused() {
         let root = copy_trees();
         ok(&db, Some(root.path()), &["apply"]);
         for tree in ["sqlite", "postgres"] {
-            std::fs::remove_dir_all(root.path().join(tree).join(folder(19))).unwrap();
+            std::fs::remove_dir_all(root.path().join(tree).join(folder(head()))).unwrap();
         }
         add_probe(root.path());
         let error = fails(&db, Some(root.path()), &["apply"]);
         assert!(
-            error.contains(&backend::migrate::version_of(&folder(19)))
+            error.contains(&migration_engine::version_of(&folder(head())))
                 && error.contains("stamp head --prune"),
             "{error}"
         );
         assert_eq!(
             applied_versions(&db).len(),
-            19,
+            head(),
             "{}: the probe was not applied",
             db.name()
         );
         let status = xtask(&db, Some(root.path()), &["--json", "status"]).json();
         assert_eq!(
             strings(&status["status"]["unknown"]),
-            [backend::migrate::version_of(&folder(19))]
+            [migration_engine::version_of(&folder(head()))]
         );
     }
 }

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub use backend::testing::TestDb;
 use serde_json::Value;
+pub use test_kit::TestDb;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,8 +15,8 @@ pub fn repo_root() -> PathBuf {
 
 pub fn url(db: &TestDb) -> String {
     match &db.target {
-        backend::config::DatabaseTarget::Postgres { url } => url.clone(),
-        backend::config::DatabaseTarget::Sqlite { path } => path.display().to_string(),
+        db_conn::DatabaseTarget::Postgres { url } => url.clone(),
+        db_conn::DatabaseTarget::Sqlite { path } => path.display().to_string(),
     }
 }
 
@@ -130,6 +130,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// How many migrations the repository's history holds (the number of the head migration).
+pub fn head() -> usize {
+    std::fs::read_dir(repo_root().join("migrations/sqlite"))
+        .expect("tree")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !n.ends_with(".sum"))
+        .count()
+}
+
 /// The folder of migration `n` (1-based) of the repository's history.
 pub fn folder(n: usize) -> String {
     let mut names: Vec<String> = std::fs::read_dir(repo_root().join("migrations/sqlite"))
@@ -166,7 +175,7 @@ pub fn add_probe(root: &Path) {
 /// Rows in diesel's version table.
 pub fn applied_versions(db: &TestDb) -> Vec<String> {
     let mut conn = db.connect();
-    backend::migrate::history::applied(&mut conn)
+    migration_engine::history::applied(&mut conn)
         .expect("read versions")
         .into_iter()
         .map(|a| a.version)

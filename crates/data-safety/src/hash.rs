@@ -1,0 +1,218 @@
+//! Per-table content hashes, backend-neutral: every row read through the table's model in id
+//! order, written as one canonical line (`Resource::write_canonical`: a JSON array of the
+//! columns, decimals as canonical text, timestamps at microsecond precision), hashed with
+//! SHA-256. A SQLite database and its PostgreSQL copy hash the same.
+
+use std::collections::BTreeMap;
+
+use diesel::connection::Connection;
+use diesel::sql_types::BigInt;
+use diesel::RunQueryDsl;
+use sha2::{Digest, Sha256};
+
+use crate::manifest::TableDigest;
+use db_conn::DbConnection;
+use pf_data::models::visit_all;
+use pf_data::resource::{Resource, ResourceVisitor};
+
+/// Rows per keyset page: memory is bounded by one page whatever the table's size.
+pub const PAGE: i64 = 2000;
+
+/// Accumulates one table's rows.
+pub struct TableHasher {
+    sha: Sha256,
+    rows: u64,
+    line: String,
+}
+
+impl Default for TableHasher {
+    fn default() -> Self {
+        Self {
+            sha: Sha256::new(),
+            rows: 0,
+            line: String::with_capacity(512),
+        }
+    }
+}
+
+impl TableHasher {
+    pub fn add<R: Resource>(&mut self, row: &R) {
+        self.line.clear();
+        row.write_canonical(&mut self.line);
+        self.sha.update(self.line.as_bytes());
+        self.rows += 1;
+    }
+
+    pub fn finish(self) -> TableDigest {
+        TableDigest {
+            rows: self.rows,
+            sha256: Some(format!("{:x}", self.sha.finalize())),
+        }
+    }
+}
+
+/// Calls `each` with every row of `R` in id order, one page in memory at a time.
+pub fn for_each_page<R: Resource, E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    mut each: impl FnMut(&[R]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after = i64::MIN;
+    loop {
+        let page = R::page_after(conn, after, PAGE)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.id();
+        each(&page)?;
+        if (page.len() as i64) < PAGE {
+            return Ok(());
+        }
+    }
+}
+
+/// The digest of one table read through its model.
+pub fn digest_of<R: Resource>(conn: &mut DbConnection) -> diesel::QueryResult<TableDigest> {
+    let mut hasher = TableHasher::default();
+    for_each_page::<R, diesel::result::Error>(conn, |page| {
+        page.iter().for_each(|row| hasher.add(row));
+        Ok(())
+    })?;
+    Ok(hasher.finish())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Whether `table` exists (in PostgreSQL's current schema search path).
+pub fn table_exists(conn: &mut DbConnection, table: &str) -> diesel::QueryResult<bool> {
+    let sql = match conn {
+        DbConnection::Pg(_) => format!(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = {}",
+            db_conn::sql::literal(table)
+        ),
+        DbConnection::Sqlite(_) => format!(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
+            db_conn::sql::literal(table)
+        ),
+    };
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n > 0)
+}
+
+/// `SELECT COUNT(*)` of a table by name.
+pub fn raw_count(conn: &mut DbConnection, table: &str) -> diesel::QueryResult<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM {}", db_conn::sql::ident(table));
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
+}
+
+/// Digest of every table of the models that exists in the database. A table this code cannot
+/// read through its model (a schema from another release) gets its row count only. Run it
+/// inside a read transaction to get one consistent point in time.
+pub fn digests(conn: &mut DbConnection) -> diesel::QueryResult<BTreeMap<String, TableDigest>> {
+    digests_detailed(conn).map(|(digests, _)| digests)
+}
+
+/// [`digests`], plus why each table without a content hash could not be read.
+pub fn digests_detailed(
+    conn: &mut DbConnection,
+) -> diesel::QueryResult<(BTreeMap<String, TableDigest>, Vec<String>)> {
+    struct Visit<'a> {
+        conn: &'a mut DbConnection,
+        out: diesel::QueryResult<BTreeMap<String, TableDigest>>,
+        unreadable: Vec<String>,
+    }
+    impl ResourceVisitor for Visit<'_> {
+        fn visit<R: Resource>(&mut self) {
+            let Ok(out) = &mut self.out else { return };
+            let result = (|| {
+                if !table_exists(self.conn, R::TABLE)? {
+                    return Ok(None);
+                }
+                // A savepoint, so a failed read does not abort an enclosing PostgreSQL transaction.
+                match self.conn.transaction(|c| digest_of::<R>(c)) {
+                    Ok(d) => Ok(Some(d)),
+                    Err(e) => {
+                        self.unreadable.push(format!(
+                            "table {}: a row cannot be read through the model: {e}",
+                            R::TABLE
+                        ));
+                        Ok(Some(TableDigest {
+                            rows: raw_count(self.conn, R::TABLE)? as u64,
+                            sha256: None,
+                        }))
+                    }
+                }
+            })();
+            match result {
+                Ok(Some(d)) => {
+                    out.insert(R::TABLE.to_owned(), d);
+                }
+                Ok(None) => {}
+                Err(e) => self.out = Err(e),
+            }
+        }
+    }
+    let mut visit = Visit {
+        conn,
+        out: Ok(BTreeMap::new()),
+        unreadable: Vec::new(),
+    };
+    visit_all(&mut visit);
+    visit.out.map(|out| (out, visit.unreadable))
+}
+
+/// What differs between the digests a manifest recorded and those of a restored copy.
+pub fn compare(
+    expected: &BTreeMap<String, TableDigest>,
+    actual: &BTreeMap<String, TableDigest>,
+) -> (Vec<String>, Vec<String>) {
+    let (mut differences, mut notes) = (Vec::new(), Vec::new());
+    for (table, want) in expected {
+        match actual.get(table) {
+            None => differences.push(format!("table {table} is missing")),
+            Some(got) if got.rows != want.rows => differences.push(format!(
+                "table {table} has {} row(s), the manifest says {}",
+                got.rows, want.rows
+            )),
+            Some(got) => match (&want.sha256, &got.sha256) {
+                (Some(w), Some(g)) if w != g => differences.push(format!(
+                    "table {table}: content hash {} differs from the manifest's {}",
+                    short(g),
+                    short(w)
+                )),
+                (Some(_), None) | (None, Some(_)) => notes.push(format!(
+                    "table {table}: rows counted, content not comparable (its schema differs from this code's)"
+                )),
+                _ => {}
+            },
+        }
+    }
+    for table in actual.keys().filter(|t| !expected.contains_key(*t)) {
+        differences.push(format!("table {table} is not in the manifest"));
+    }
+    (differences, notes)
+}
+
+pub fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// SHA-256 and size of a file, streamed.
+pub fn file_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, format!("{:x}", sha.finalize())))
+}

@@ -1,0 +1,290 @@
+//! `restore`: verify first, refuse a backup newer than this code's migrations, back up the
+//! current state, then put the backup in place atomically; a kill at any moment leaves either
+//! the old or the new database, whole.
+//!
+//! SQLite: the snapshot is copied beside the database file and verified there, then renamed
+//! over it when no other process has the database open; while one does (the service is
+//! running), the content is replaced in one transaction instead, so the service never keeps
+//! writing to a file that was renamed away. PostgreSQL: one transaction (see
+//! `snapshot_postgres::restore_in_transaction`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Manifest;
+use crate::{hash, snapshot_postgres, snapshot_sqlite, store, verify, BackupError};
+use db_conn::{self as db};
+use db_conn::{Backend, DatabaseTarget};
+use migration_engine::version_of;
+use pf_data::migrations;
+
+/// How a SQLite restore may swap the database in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwapMode {
+    /// Rename the verified copy over the file when nobody else has it open, else a transaction.
+    Auto,
+    /// Always one transaction (the running service restores this way).
+    Transaction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    pub restored: String,
+    pub created_at: String,
+    pub rows: u64,
+    /// The backup of the state before the restore, when there was a database.
+    pub safety_backup: Option<String>,
+    /// `rename` or `transaction`.
+    pub method: String,
+}
+
+/// Every version this code can have applied: its migrations, and those a consolidated
+/// baseline replaced.
+pub fn known_versions(backend: Backend) -> (BTreeSet<String>, String) {
+    let set = pf_data::migrations::embedded(backend);
+    let mut known: BTreeSet<String> = set.migrations.iter().map(|m| m.version.clone()).collect();
+    known.extend(
+        set.migrations
+            .iter()
+            .flat_map(|m| m.replaces.iter().map(|f| version_of(f))),
+    );
+    known.extend(set.archive.iter().map(|m| m.version.clone()));
+    let head = set.head().map(|m| m.folder.clone()).unwrap_or_default();
+    (known, head)
+}
+
+/// Refuses a backup taken at migrations this code does not know (a newer release's).
+pub fn refuse_newer(manifest: &Manifest) -> Result<(), BackupError> {
+    let (known, head) = known_versions(manifest.backend);
+    let unknown: Vec<String> = manifest
+        .applied_versions
+        .iter()
+        .filter(|v| !known.contains(*v))
+        .cloned()
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(BackupError::NewerThanCode {
+            id: manifest.id.clone(),
+            unknown,
+            head,
+        })
+    }
+}
+
+fn staged_path(db: &Path) -> PathBuf {
+    let name = db.file_name().unwrap_or_default().to_string_lossy();
+    db.with_file_name(format!(".{name}.restore-{}.tmp", std::process::id()))
+}
+
+/// Copies left beside the database by restores that were killed.
+fn remove_stale_staged(db: &Path) {
+    let name = db
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!(".{name}.restore-");
+    let folder = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !safe_fs::process_alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Restores the backup in `dir` into `target`; the safety backup goes to `backups_dir`.
+pub fn restore(
+    target: &DatabaseTarget,
+    backups_dir: &Path,
+    dir: &Path,
+    mode: SwapMode,
+) -> Result<RestoreReport, BackupError> {
+    let manifest = Manifest::read(dir)?;
+    if manifest.backend != target.backend() {
+        return Err(BackupError::BackendMismatch {
+            id: manifest.id.clone(),
+            backup: manifest.backend.tree_name(),
+            target: target.backend_name(),
+        });
+    }
+    refuse_newer(&manifest)?;
+    let job = Restoring {
+        target,
+        backups_dir,
+        dir,
+        snapshot: verify::check_file(dir, &manifest)?,
+        note: format!("safety backup taken before restoring {}", manifest.id),
+        manifest: &manifest,
+    };
+    let (safety, method) = match target {
+        DatabaseTarget::Sqlite { path } => job.into_sqlite(path, mode)?,
+        DatabaseTarget::Postgres { .. } => job.into_postgres()?,
+    };
+    let mut conn = db::establish(target)?;
+    check_matches(&mut conn, &manifest, safety.as_deref())?;
+    crate::marker::record(target, &mut conn);
+    Ok(RestoreReport {
+        restored: manifest.id.clone(),
+        created_at: manifest.created_at.clone(),
+        rows: manifest.total_rows(),
+        safety_backup: safety,
+        method: method.to_owned(),
+    })
+}
+
+/// One restore under way: the checked backup and where its safety backup goes.
+struct Restoring<'a> {
+    target: &'a DatabaseTarget,
+    backups_dir: &'a Path,
+    dir: &'a Path,
+    manifest: &'a Manifest,
+    snapshot: PathBuf,
+    note: String,
+}
+
+impl Restoring<'_> {
+    /// Verifies a private copy beside the database, backs the database up, then swaps the
+    /// copy in by rename (nobody has it open) or inside one transaction.
+    fn into_sqlite(
+        self,
+        path: &Path,
+        mode: SwapMode,
+    ) -> Result<(Option<String>, &'static str), BackupError> {
+        let folder = safe_fs::folder_of(path);
+        std::fs::create_dir_all(folder).map_err(BackupError::io("create the folder", folder))?;
+        remove_stale_staged(path);
+        let staged = staged_path(path);
+        let cleanup = StagedFile(staged.clone());
+        snapshot_sqlite::copy_private(&self.snapshot, &staged)?;
+        // Verification, on the very copy that will become the database.
+        {
+            let mut conn = db::establish(&DatabaseTarget::sqlite(&staged))?;
+            verify::check_restored(&mut conn, self.manifest)?;
+        }
+        store::record_verified(
+            self.dir.parent().unwrap_or(Path::new(".")),
+            Some(self.dir),
+            self.manifest,
+        );
+        let safety = if path.is_file() {
+            Some(
+                match crate::create_with_note(self.target, self.backups_dir, Some(self.note)) {
+                    Ok(info) => info.id,
+                    // A database too damaged to back up is what restores are for: keep its
+                    // files as they are instead, then go on.
+                    Err(e) => raw_copy(path, self.backups_dir, &e)?,
+                },
+            )
+        } else {
+            None
+        };
+        let renameable = mode == SwapMode::Auto
+            && !snapshot_sqlite::in_use_after_checkpoint(path).unwrap_or(true)
+            && snapshot_sqlite::same_owner_and_mode(path, &staged);
+        let method = if renameable {
+            snapshot_sqlite::remove_sidecars(path)?;
+            snapshot_sqlite::replace_by_rename(path, &staged)?;
+            "rename"
+        } else {
+            let mut conn = db::establish(self.target)?;
+            snapshot_sqlite::replace_in_transaction(&mut conn, &staged)?;
+            "transaction"
+        };
+        drop(cleanup);
+        Ok((safety, method))
+    }
+
+    /// Verifies into a scratch database, backs up, then restores in one transaction.
+    fn into_postgres(self) -> Result<(Option<String>, &'static str), BackupError> {
+        verify::verify(self.dir, self.target)?;
+        let safety = crate::create_with_note(self.target, self.backups_dir, Some(self.note))?.id;
+        let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
+        let work = verify::scratch_dir(self.backups_dir)?;
+        snapshot_postgres::restore_in_transaction(&sh, self.target, &self.snapshot, work.path())?;
+        Ok((Some(safety), "transaction"))
+    }
+}
+
+/// The database now holds what the manifest says, or the restore is reported as failed
+/// (naming the safety backup that holds the state before it).
+fn check_matches(
+    conn: &mut db_conn::DbConnection,
+    manifest: &Manifest,
+    safety: Option<&str>,
+) -> Result<(), BackupError> {
+    let applied = migrations::status(conn)?.applied;
+    let (mut differences, _) = hash::compare(&manifest.tables, &hash::digests(conn)?);
+    if applied != manifest.applied_versions {
+        differences.push("the applied migrations differ from the manifest's".into());
+    }
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(BackupError::Refused(format!(
+        "the restored database does not match backup {}: {}; the state before the restore is in backup {}",
+        manifest.id,
+        differences.join("; "),
+        safety.unwrap_or("(none: there was no database)")
+    )))
+}
+
+/// Copies the files of a SQLite database that cannot be backed up (e.g. it is damaged) into
+/// `<backups>/<name>_<stamp>_unreadable/`, as they are; returns that folder's name.
+fn raw_copy(db: &Path, backups_dir: &Path, why: &BackupError) -> Result<String, BackupError> {
+    let name = format!(
+        "{}_{}_unreadable",
+        db.file_stem().unwrap_or_default().to_string_lossy(),
+        chrono::Utc::now().format("%Y%m%d_%H%M%S")
+    );
+    let staging = store::Staging::new(backups_dir, &name)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = db.as_os_str().to_owned();
+        from.push(suffix);
+        let from = PathBuf::from(from);
+        if from.is_file() {
+            let file = format!(
+                "{}{suffix}",
+                db.file_name().unwrap_or_default().to_string_lossy()
+            );
+            snapshot_sqlite::copy_private(&from, &staging.file(&file))?;
+        }
+    }
+    let note = format!("the database could not be backed up ({why}); these are its files as they were, before a restore replaced them\n");
+    std::fs::write(staging.file("README.txt"), note)
+        .map_err(BackupError::io("write", &staging.dir))?;
+    staging.publish()?;
+    tracing::warn!(folder = %name, error = %why, "the database could not be backed up before the restore: its files were copied as they are");
+    Ok(name)
+}
+
+/// Removes the staged copy on every exit path (after a rename it is already gone).
+struct StagedFile(PathBuf);
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        for suffix in ["-wal", "-shm"] {
+            let mut side = self.0.clone().into_os_string();
+            side.push(suffix);
+            let _ = std::fs::remove_file(side);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `backup verify`: the snapshot file against its recorded size and SHA-256, then a restore
+//! into a scratch database (a temporary SQLite file; a PostgreSQL database created and dropped
+//! on the server) compared with the manifest: engine checks, applied migrations, every table's
+//! row count and content hash.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Manifest;
+use crate::{hash, snapshot_postgres, snapshot_sqlite, store, BackupError};
+use db_conn::{self as db, DbConnection};
+use db_conn::{Backend, DatabaseTarget};
+use pf_data::migrations;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    pub id: String,
+    pub backend: Backend,
+    pub created_at: String,
+    pub tables: usize,
+    pub rows: u64,
+    /// Tables whose content hash was recomputed and matched.
+    pub hashes_matched: usize,
+    pub applied_versions: usize,
+    /// Things checked only partly (e.g. a table of another release's schema: rows only).
+    pub notes: Vec<String>,
+}
+
+/// The snapshot file: present, of the recorded size, with the recorded SHA-256.
+pub fn check_file(dir: &Path, manifest: &Manifest) -> Result<PathBuf, BackupError> {
+    let path = dir.join(&manifest.snapshot.file);
+    let damaged = |what: String| BackupError::Damaged {
+        id: manifest.id.clone(),
+        what,
+    };
+    let (bytes, sha) = match hash::file_sha256(&path) {
+        Ok(found) => found,
+        Err(e) => return Err(damaged(format!("cannot read {}: {e}", path.display()))),
+    };
+    if bytes != manifest.snapshot.bytes {
+        return Err(damaged(format!(
+            "{} is {bytes} bytes but the manifest records {}: the file is truncated or was changed",
+            manifest.snapshot.file, manifest.snapshot.bytes
+        )));
+    }
+    if sha != manifest.snapshot.sha256 {
+        return Err(damaged(format!(
+            "the SHA-256 of {} is {}, the manifest records {}: the file was changed or corrupted",
+            manifest.snapshot.file,
+            hash::short(&sha),
+            hash::short(&manifest.snapshot.sha256)
+        )));
+    }
+    Ok(path)
+}
+
+/// Compares a restored copy with the manifest; returns notes on what was only partly checked.
+pub fn check_restored(
+    conn: &mut DbConnection,
+    manifest: &Manifest,
+) -> Result<Vec<String>, BackupError> {
+    let mismatch = |differences: Vec<String>| BackupError::Mismatch {
+        id: manifest.id.clone(),
+        differences,
+    };
+    if let DbConnection::Sqlite(c) = conn {
+        let problems = snapshot_sqlite::engine_checks(c)?;
+        if !problems.is_empty() {
+            return Err(mismatch(problems));
+        }
+    }
+    let applied = migrations::status(conn)?.applied;
+    let mut differences = Vec::new();
+    if applied != manifest.applied_versions {
+        differences.push(format!(
+            "the restored copy has {} applied migration(s) up to {}, the manifest records {} up to {}",
+            applied.len(),
+            applied.last().map_or("(none)", String::as_str),
+            manifest.applied_versions.len(),
+            manifest.head()
+        ));
+    }
+    let actual = hash::digests(conn)?;
+    let (diffs, notes) = hash::compare(&manifest.tables, &actual);
+    differences.extend(diffs);
+    if differences.is_empty() {
+        Ok(notes)
+    } else {
+        Err(mismatch(differences))
+    }
+}
+
+/// A temporary folder for scratch files, removed on drop (or, after a kill, by the next
+/// backup's clean-up: it is named `.tmp-scratch<n>-<pid>`).
+pub type ScratchDir = safe_fs::RemoveOnDrop;
+
+/// A scratch folder inside `near` (the backups folder: same disk as the backups, rather than a
+/// possibly small /tmp) when it can be created there, else in the system's temporary folder.
+pub fn scratch_dir(near: &Path) -> Result<ScratchDir, BackupError> {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "{}scratch{}-{}",
+        store::TEMP_PREFIX,
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::process::id()
+    );
+    let mut last = None;
+    for base in [near.to_path_buf(), std::env::temp_dir()] {
+        let dir = base.join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        match store::create_private_dir(&dir) {
+            Ok(()) => return Ok(ScratchDir::new(dir)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("tried at least once"))
+}
+
+/// Verifies the backup in `dir`. A PostgreSQL backup needs a PostgreSQL server for its scratch
+/// database: `server` (the configured database) must be one.
+pub fn verify(dir: &Path, server: &DatabaseTarget) -> Result<VerifyReport, BackupError> {
+    verify_and(dir, server, |_| Ok(())).map(|(report, ())| report)
+}
+
+/// [`verify`], then `inspect` on the restored scratch copy before it is removed (e.g. the
+/// migration check `pre-deploy` runs on a downloaded backup).
+pub fn verify_and<T>(
+    dir: &Path,
+    server: &DatabaseTarget,
+    inspect: impl FnOnce(&mut DbConnection) -> Result<T, BackupError>,
+) -> Result<(VerifyReport, T), BackupError> {
+    let manifest = Manifest::read(dir)?;
+    let snapshot = check_file(dir, &manifest)?;
+    let root = dir.parent().unwrap_or(Path::new("."));
+    let (notes, extra) = match manifest.backend {
+        Backend::Sqlite => {
+            let scratch = scratch_dir(root)?;
+            let copy = scratch.path().join("verify.db");
+            snapshot_sqlite::copy_private(&snapshot, &copy)?;
+            let mut conn = db::establish(&DatabaseTarget::sqlite(&copy))?;
+            let notes = check_restored(&mut conn, &manifest)?;
+            (notes, inspect(&mut conn)?)
+        }
+        Backend::Postgres => {
+            if server.backend() != Backend::Postgres {
+                return Err(BackupError::NeedsPostgres {
+                    id: manifest.id.clone(),
+                });
+            }
+            let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
+            let scratch = snapshot_postgres::scratch_db(server, "verify")?;
+            snapshot_postgres::restore_into(&sh, &scratch.target, &snapshot).map_err(|e| {
+                BackupError::Damaged {
+                    id: manifest.id.clone(),
+                    what: format!("it does not restore into a scratch database: {e}"),
+                }
+            })?;
+            let mut conn = db::establish(&scratch.target)?;
+            let notes = check_restored(&mut conn, &manifest)?;
+            let extra = inspect(&mut conn)?;
+            drop(conn);
+            (notes, extra)
+        }
+    };
+    store::record_verified(root, Some(dir), &manifest);
+    Ok((report(&manifest, notes), extra))
+}
+
+pub fn report(manifest: &Manifest, notes: Vec<String>) -> VerifyReport {
+    VerifyReport {
+        id: manifest.id.clone(),
+        backend: manifest.backend,
+        created_at: manifest.created_at.clone(),
+        tables: manifest.tables.len(),
+        rows: manifest.total_rows(),
+        hashes_matched: manifest
+            .tables
+            .values()
+            .filter(|t| t.sha256.is_some())
+            .count()
+            .saturating_sub(notes.len()),
+        applied_versions: manifest.applied_versions.len(),
+        notes,
+    }
+}

@@ -1,0 +1,5 @@
+//! The rules checked on worked examples whose expected figures were computed independently.
+
+mod dca;
+mod networth;
+mod valuation;
