@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Context;
-use backend::api::Auth;
+use backend::api::{Auth, TokenRule};
 use clap::{Parser, Subcommand};
 use db_conn::DatabaseTarget;
 
@@ -75,7 +75,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let target = DatabaseTarget::resolve(cli.database_url.as_deref())?;
     match cli.command {
         Command::Serve { port, host, dev } => {
-            let auth = Auth::from_token(std::env::var("API_TOKEN").ok(), dev)?;
+            let rule = if dev {
+                TokenRule::OptionalForDev
+            } else {
+                TokenRule::Required
+            };
+            let auth = Auth::from_token(std::env::var("API_TOKEN").ok(), rule)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(backend::server::run(

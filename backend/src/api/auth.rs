@@ -53,9 +53,17 @@ pub enum AuthConfigError {
     TooShort(usize),
 }
 
+/// Whether the service may start without `API_TOKEN` (`--dev`, local use only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRule {
+    Required,
+    OptionalForDev,
+}
+
 impl Auth {
-    /// The token from `API_TOKEN`; `dev` allows running without one.
-    pub fn from_token(token: Option<String>, dev: bool) -> Result<Self, AuthConfigError> {
+    /// The token from `API_TOKEN`; [`TokenRule::OptionalForDev`] allows running without one.
+    pub fn from_token(token: Option<String>, rule: TokenRule) -> Result<Self, AuthConfigError> {
+        let dev = rule == TokenRule::OptionalForDev;
         match token.filter(|t| !t.trim().is_empty()) {
             Some(t) if t.len() < MIN_TOKEN_LEN => Err(AuthConfigError::TooShort(t.len())),
             Some(t) => Ok(Self::Token(t)),
@@ -220,22 +228,22 @@ mod tests {
     #[test]
     fn token_rules() {
         assert_eq!(
-            Auth::from_token(None, false).unwrap_err(),
+            Auth::from_token(None, TokenRule::Required).unwrap_err(),
             AuthConfigError::Missing
         );
         assert_eq!(
-            Auth::from_token(Some("  ".into()), false).unwrap_err(),
+            Auth::from_token(Some("  ".into()), TokenRule::Required).unwrap_err(),
             AuthConfigError::Missing
         );
         assert_eq!(
-            Auth::from_token(Some("short".into()), true).unwrap_err(),
+            Auth::from_token(Some("short".into()), TokenRule::OptionalForDev).unwrap_err(),
             AuthConfigError::TooShort(5)
         );
         assert!(matches!(
-            Auth::from_token(None, true).unwrap(),
+            Auth::from_token(None, TokenRule::OptionalForDev).unwrap(),
             Auth::Disabled
         ));
-        let auth = Auth::from_token(Some("0123456789abcdef".into()), false).unwrap();
+        let auth = Auth::from_token(Some("0123456789abcdef".into()), TokenRule::Required).unwrap();
         assert!(auth.accepts(b"0123456789abcdef"));
         assert!(!auth.accepts(b"0123456789abcdeF"));
         assert!(!auth.accepts(b"0123456789abcde"));
@@ -251,11 +259,11 @@ mod tests {
     #[test]
     fn session_cookie_holds_a_digest_not_the_token() {
         let token = "0123456789abcdef";
-        let auth = Auth::from_token(Some(token.into()), false).unwrap();
+        let auth = Auth::from_token(Some(token.into()), TokenRule::Required).unwrap();
         let value = auth.session_value().unwrap();
         assert_eq!(value.len(), 64);
         assert!(!value.contains(token));
-        let other = Auth::from_token(Some("fedcba9876543210".into()), false).unwrap();
+        let other = Auth::from_token(Some("fedcba9876543210".into()), TokenRule::Required).unwrap();
         assert_ne!(other.session_value().unwrap(), value);
 
         let good = cookie_headers(&format!("theme=dark; {SESSION_COOKIE}={value}; x=1"));

@@ -18,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Router};
 
-pub use auth::{Auth, AuthConfigError, MIN_TOKEN_LEN};
+pub use auth::{Auth, AuthConfigError, TokenRule, MIN_TOKEN_LEN};
 pub use crud::Page;
 pub use error::AppError;
 pub use health::DataHealth;

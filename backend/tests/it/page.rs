@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use backend::api::{self, AppState, Auth};
+use backend::api::{self, AppState, Auth, TokenRule};
 use chrono::{Days, NaiveDate, Utc};
 use diesel::RunQueryDsl;
 use http_body_util::BodyExt;
@@ -95,7 +95,10 @@ impl PageApp {
 #[tokio::test]
 async fn login_sets_a_session_cookie_that_opens_the_page_and_api_reads() {
     for db in TestDb::each("login_sets_a_session_cookie_that_opens_the_page_and_api_reads") {
-        let app = PageApp::new(&db, Auth::from_token(Some(TOKEN.into()), false).unwrap());
+        let app = PageApp::new(
+            &db,
+            Auth::from_token(Some(TOKEN.into()), TokenRule::Required).unwrap(),
+        );
 
         let form = app.get("/", "").await;
         assert_eq!(form.status, StatusCode::OK);
@@ -189,10 +192,13 @@ async fn login_sets_a_session_cookie_that_opens_the_page_and_api_reads() {
 #[tokio::test]
 async fn a_session_cookie_of_another_token_is_refused() {
     let db = TestDb::sqlite();
-    let app = PageApp::new(&db, Auth::from_token(Some(TOKEN.into()), false).unwrap());
+    let app = PageApp::new(
+        &db,
+        Auth::from_token(Some(TOKEN.into()), TokenRule::Required).unwrap(),
+    );
     let other = PageApp::new(
         &db,
-        Auth::from_token(Some(OTHER_TOKEN.into()), false).unwrap(),
+        Auth::from_token(Some(OTHER_TOKEN.into()), TokenRule::Required).unwrap(),
     );
     // A genuine session of this process, but for a token that is not this service's.
     let foreign = other.log_in(OTHER_TOKEN).await.session_cookie();
@@ -230,7 +236,10 @@ async fn a_session_cookie_of_another_token_is_refused() {
 #[tokio::test]
 async fn dev_mode_serves_the_page_without_a_login() {
     let db = TestDb::sqlite();
-    let app = PageApp::new(&db, Auth::from_token(None, true).unwrap());
+    let app = PageApp::new(
+        &db,
+        Auth::from_token(None, TokenRule::OptionalForDev).unwrap(),
+    );
     let page = app.get("/", "").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(r#"id="networth""#));

@@ -25,7 +25,8 @@ impl TestApp {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         drop(db.migrated());
         let pool = db::pool(&db.target).expect("pool");
-        let auth = Auth::from_token(Some(TOKEN.into()), false).expect("token");
+        let auth =
+            Auth::from_token(Some(TOKEN.into()), backend::api::TokenRule::Required).expect("token");
         let state = AppState::new(pool, db.target.clone(), auth);
         let router = api::router(state);
         Self { db, router }

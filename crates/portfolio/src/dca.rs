@@ -144,13 +144,25 @@ pub fn parse_exclude_dates(text: Option<&str>) -> Result<BTreeSet<NaiveDate>, Dc
         if element.is_empty() && (!json || inner.trim().is_empty()) {
             continue;
         }
-        dates.insert(parse_element(element, json)?);
+        let syntax = if json {
+            ListSyntax::JsonArray
+        } else {
+            ListSyntax::Commas
+        };
+        dates.insert(parse_element(element, syntax)?);
     }
     Ok(dates)
 }
 
-fn parse_element(element: &str, json: bool) -> Result<NaiveDate, DcaError> {
-    let date = if json {
+/// How an `exclude_dates` list is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListSyntax {
+    JsonArray,
+    Commas,
+}
+
+fn parse_element(element: &str, syntax: ListSyntax) -> Result<NaiveDate, DcaError> {
+    let date = if syntax == ListSyntax::JsonArray {
         element
             .strip_prefix('"')
             .and_then(|e| e.strip_suffix('"'))

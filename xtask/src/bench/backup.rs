@@ -224,7 +224,8 @@ fn old_way(rows: &[Value], dest: &DatabaseTarget) -> anyhow::Result<Duration> {
         pf_data::migrations::run_pending(&mut conn)?;
     }
     let pool = db_conn::pool(dest)?;
-    let auth = backend::api::Auth::from_token(Some(TOKEN.into()), false)?;
+    let auth =
+        backend::api::Auth::from_token(Some(TOKEN.into()), backend::api::TokenRule::Required)?;
     let router = backend::api::router(backend::api::AppState::new(pool, dest.clone(), auth));
     let runtime = tokio::runtime::Runtime::new()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;

@@ -212,7 +212,7 @@ struct Service {
 
 fn serve(db: &TestDb, backups: &Path) -> Service {
     let pool = db_conn::pool(&db.target).unwrap();
-    let auth = Auth::from_token(Some(API.into()), false).unwrap();
+    let auth = Auth::from_token(Some(API.into()), backend::api::TokenRule::Required).unwrap();
     let admin = AdminToken::new(Some(ADMIN.into()), &auth)
         .unwrap()
         .with_backups_dir(backups);
