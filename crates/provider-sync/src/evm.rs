@@ -24,8 +24,6 @@ pub const WALLETS_VAR: &str = "EVM_WALLETS";
 pub const TOKENS_VAR: &str = "EVM_TOKENS";
 
 const PROVIDER: &str = "evm";
-/// `balanceOf(address)`.
-const BALANCE_OF_SELECTOR: &str = "70a08231";
 
 /// An ERC-20 token to read, from `SYMBOL:0xcontract:decimals`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -326,14 +324,8 @@ fn balance(symbol: &str, contract: Option<&str>, decimals: u32, raw: BigUint) ->
 
 /// `0x`-prefixed hex quantity → integer (`"0x0"` is zero; `"0x"` is `None`).
 pub fn hex_quantity(hex: &str) -> Option<BigUint> {
-    let digits = hex
-        .trim()
-        .strip_prefix("0x")
-        .or_else(|| hex.trim().strip_prefix("0X"))?;
-    if digits.is_empty() {
-        return None;
-    }
-    BigUint::parse_bytes(digits.as_bytes(), 16)
+    // The statement parser's rules: 0x, 1 to 64 hex digits.
+    statements::evm::hex_to_uint(hex.trim()).ok()
 }
 
 /// Base units → exact amount: `raw / 10^decimals`, scale = `decimals`.
@@ -343,11 +335,7 @@ pub fn to_decimal(raw: &BigUint, decimals: u32) -> BigDecimal {
 
 /// `0x70a08231` + the owner left-padded to 32 bytes.
 pub fn balance_of_call_data(owner: &str) -> Result<String, String> {
-    let owner = check_address(owner)?;
-    Ok(format!(
-        "0x{BALANCE_OF_SELECTOR}{:0>64}",
-        owner[2..].to_ascii_lowercase()
-    ))
+    statements::balance_of_call_data(owner).map_err(|e| e.to_string())
 }
 
 /// `0x` + 40 hex digits (EIP-55 checksums are not verified).

@@ -105,8 +105,9 @@ pub fn parse_evm_balances(json: &[u8]) -> Result<Vec<EvmBalance>, StatementError
     Ok(balances)
 }
 
-/// Hex digits after `0x` as an unsigned integer of at most 256 bits.
-fn hex_to_uint(hex: &str) -> Result<BigUint, String> {
+/// Hex digits after `0x` as an unsigned integer of at most 256 bits (a JSON-RPC quantity or
+/// an ABI uint256); the error says what is wrong with the text.
+pub fn hex_to_uint(hex: &str) -> Result<BigUint, String> {
     let Some(digits) = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X")) else {
         return Err("does not start with 0x".into());
     };
