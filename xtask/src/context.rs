@@ -5,24 +5,25 @@ use std::path::{Path, PathBuf};
 
 use db_conn::DatabaseTarget;
 
+use crate::layout::{Layout, Tree};
 use crate::report::{Output, Reporter};
 
 pub struct Ctx {
     database_url: Option<String>,
-    migrations_root: PathBuf,
+    pub layout: Layout,
     pub report: Reporter,
 }
 
 impl Ctx {
     pub fn new(
         database_url: Option<String>,
-        migrations_root: Option<PathBuf>,
+        layout: Layout,
         command: &str,
         output: Output,
     ) -> Self {
         Self {
             database_url,
-            migrations_root: migrations_root.unwrap_or_else(|| project_root().join("migrations")),
+            layout,
             report: Reporter::new(command, output),
         }
     }
@@ -32,19 +33,20 @@ impl Ctx {
         Ok(DatabaseTarget::resolve(self.database_url.as_deref())?)
     }
 
-    /// The migration tree for `target`'s backend, e.g. `<root>/sqlite`.
-    pub fn tree_dir(&self, target: &DatabaseTarget) -> PathBuf {
-        self.migrations_root.join(target.backend_name())
+    /// The migration tree `target` runs, e.g. `<root>/sqlite` or the one `--migrations-dir`.
+    pub fn tree(&self, target: &DatabaseTarget) -> anyhow::Result<Tree> {
+        self.layout.tree(target.backend())
     }
 
-    pub fn migrations_root(&self) -> &Path {
-        &self.migrations_root
+    /// Every tree of the layout; a single tree is the database URL's backend's.
+    pub fn trees(&self) -> anyhow::Result<Vec<Tree>> {
+        self.layout.trees(self.target()?.backend())
     }
 
-    /// True when working on the repository's own trees (no `--migrations-root` elsewhere), the
-    /// only trees `crates/pf-data/src/schema.rs` describes.
+    /// True when working on the repository's own trees, the only trees
+    /// `crates/pf-data/src/schema.rs` describes.
     pub fn uses_repo_trees(&self) -> bool {
-        self.migrations_root == project_root().join("migrations")
+        self.layout.is_repo()
     }
 }
 

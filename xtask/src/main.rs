@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod consolidate;
 mod context;
+mod layout;
 mod migrate;
 mod report;
 mod verify_deploy;
@@ -27,9 +28,20 @@ struct Cli {
     /// Print one JSON document on stdout; human output goes to stderr
     #[arg(long, global = true)]
     json: bool,
-    /// Folder holding the sqlite/ and postgres/ migration trees [default: <repo>/migrations]
-    #[arg(long, global = true, value_name = "DIR")]
+    /// One plain diesel migration tree, run on the database URL's backend
+    #[arg(long, global = true, value_name = "DIR", conflicts_with_all = ["migrations_root", "config_file"])]
+    migrations_dir: Option<std::path::PathBuf>,
+    /// Folder holding any of the sqlite/ and postgres/ migration trees [default: <repo>/migrations]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        conflicts_with = "config_file"
+    )]
     migrations_root: Option<std::path::PathBuf>,
+    /// A diesel.toml whose [migrations_directory] dir names the one migration tree
+    #[arg(long, global = true, value_name = "FILE", env = "DIESEL_CONFIG_FILE")]
+    config_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,9 +132,20 @@ impl Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let layout = match layout::Layout::from_args(
+        cli.migrations_dir.clone(),
+        cli.migrations_root.clone(),
+        cli.config_file.clone(),
+    ) {
+        Ok(layout) => layout,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let mut ctx = Ctx::new(
         cli.database_url,
-        cli.migrations_root,
+        layout,
         cli.command.name(),
         if cli.json {
             report::Output::Json

@@ -346,7 +346,8 @@ mod tests {
 
     fn run(cmd: &VerifyDeploy) -> anyhow::Result<()> {
         let sh = Shell::new().unwrap();
-        let mut ctx = Ctx::new(None, None, "verify-deploy", crate::report::Output::Text);
+        let layout = crate::layout::Layout::from_args(None, None, None).expect("layout");
+        let mut ctx = Ctx::new(None, layout, "verify-deploy", crate::report::Output::Text);
         cmd.run(&sh, &mut ctx)
     }
 

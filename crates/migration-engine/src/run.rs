@@ -353,6 +353,26 @@ impl<'a> Migrator<'a> {
         Ok(applied)
     }
 
+    /// Records the checksums of migrations another tool (the plain diesel CLI) applied, running
+    /// none of their SQL and nothing pending. Returns the folders recorded.
+    pub fn adopt(&self, conn: &mut DbConnection) -> Result<Vec<String>, MigrateError> {
+        let done = self.locked_steps(conn, |this, conn, status| {
+            let steps = status
+                .unrecorded
+                .iter()
+                .filter_map(|folder| this.set.find(folder))
+                .map(|m| Step {
+                    folder: m.folder.clone(),
+                    direction: Direction::Up,
+                    statements: history::adopt_sql(m, &this.owner),
+                    runs_migration: false,
+                })
+                .collect();
+            Ok(this.frame(conn.backend(), steps))
+        })?;
+        Ok(done.into_iter().map(|(folder, _)| folder).collect())
+    }
+
     pub fn downgrade(
         &self,
         conn: &mut DbConnection,

@@ -99,7 +99,7 @@ impl BenchConsolidate {
             sh,
             xtask: std::env::current_exe()?,
             server,
-            repo_trees: ctx.migrations_root().to_path_buf(),
+            repo_trees: ctx.layout.unit().to_path_buf(),
         };
         let mut chains: Vec<(String, Option<usize>)> = vec![("repository (19)".into(), None)];
         chains.extend(

@@ -31,20 +31,20 @@ impl BenchMigrate {
         anyhow::ensure!(self.runs > 0, "--runs must be at least 1");
         let diesel = pgscratch::diesel_cli()?;
         let xtask = std::env::current_exe().context("cannot find the running xtask binary")?;
-        let root = ctx.migrations_root().to_path_buf();
+        let trees = ctx.trees()?;
         let empty_config = tempfile::tempdir()?;
         let config = empty_config.path().join("diesel.toml");
         std::fs::write(&config, "")?;
         let mut results = Vec::new();
-        let mut backends = vec!["sqlite"];
         let server = pgscratch::server_url(ctx, self.pg_url.as_deref());
-        if server.is_some() {
-            backends.push("postgres");
-        } else {
+        if server.is_none() {
             ctx.report.say("    NOTICE: no PostgreSQL server (pass --pg-url or set TEST_DATABASE_URL): SQLite only");
         }
-        for backend in backends {
-            let tree = root.join(backend);
+        let trees = trees
+            .into_iter()
+            .filter(|t| t.backend == db_conn::Backend::Sqlite || server.is_some());
+        for tree_ref in trees {
+            let (backend, tree) = (tree_ref.backend.tree_name(), tree_ref.dir);
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             let bar = ctx
                 .report
@@ -69,7 +69,7 @@ impl BenchMigrate {
                     if tool == "xtask" {
                         cmd!(
                             sh,
-                            "{xtask} --database-url {url} --migrations-root {root} apply"
+                            "{xtask} --database-url {url} --migrations-dir {tree} apply"
                         )
                         .quiet()
                         .ignore_stdout()

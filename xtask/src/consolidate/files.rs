@@ -121,13 +121,14 @@ pub fn verify_backup(backup: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(manifest)
 }
 
-/// The new trees, built in `<root>.consolidating` beside `root`: the first `count` migrations
-/// of each tree move to `.archive/<stamp>/`, and the baseline takes their place.
+/// The new trees, built in `.<root>.consolidating` beside `root`: the first `count` migrations
+/// of each tree (at its path inside `root`, empty for a single tree) move to
+/// `.archive/<stamp>/`, and the baseline takes their place.
 pub fn build(
     root: &Path,
     stamp: &str,
     count: usize,
-    baselines: &[(&str, &MigrationSet, &Baseline)],
+    baselines: &[(&Path, &MigrationSet, &Baseline)],
 ) -> anyhow::Result<PathBuf> {
     let staging = staging_dir(root);
     let _ = std::fs::remove_dir_all(&staging);

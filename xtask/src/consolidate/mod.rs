@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use data_safety::hash;
-use db_conn::DatabaseTarget;
-use db_conn::{self as db, DbConnection};
+use db_conn::{self as db, Backend, DatabaseTarget, DbConnection};
 use migration_engine::{
     self as migrate, scratch, sumfile, Migration, MigrationSet, Migrator, OutOfOrder, StampOptions,
     Target,
@@ -29,6 +28,7 @@ type Digests = std::collections::BTreeMap<String, data_safety::manifest::TableDi
 
 use data_safety::fault::{pause, FaultPoint};
 
+use crate::layout::Tree;
 use crate::migrate::pgscratch;
 use crate::Ctx;
 
@@ -52,55 +52,57 @@ pub struct ConsolidateCmd {
     pub backups_dir: PathBuf,
 }
 
-struct Trees {
-    sqlite: MigrationSet,
-    postgres: MigrationSet,
+/// One tree being consolidated: where it is and what it holds.
+struct JobTree {
+    tree: Tree,
+    set: MigrationSet,
 }
 
-impl Trees {
-    fn of(&self, backend: db_conn::Backend) -> &MigrationSet {
-        match backend {
-            db_conn::Backend::Sqlite => &self.sqlite,
-            db_conn::Backend::Postgres => &self.postgres,
-        }
+impl JobTree {
+    /// The migrations squashed: the oldest `count`.
+    fn chain(&self, count: usize) -> Vec<&Migration> {
+        self.set.migrations.iter().take(count).collect()
     }
 }
 
 /// What one consolidation works on, resolved before any step runs.
 struct Job {
     target: DatabaseTarget,
-    root: PathBuf,
-    trees: Trees,
+    /// The folder backed up and swapped whole: the root of several trees, or the one tree.
+    unit: PathBuf,
+    /// Every tree there is (one for a plain diesel project), squashed in lockstep.
+    trees: Vec<JobTree>,
+    /// Index in `trees` of the tree the live database runs.
+    live: usize,
     /// How many of the oldest migrations are squashed.
     count: usize,
-    /// The PostgreSQL server for scratch databases.
-    server: String,
+    /// The PostgreSQL server for scratch databases, when a postgres tree or database needs one.
+    server: Option<String>,
 }
 
 impl Job {
-    /// Where scratch databases of the live database's backend are made (never inside it).
-    fn scratch_place(&self) -> scratch::ScratchPlace {
-        match &self.target {
-            DatabaseTarget::Sqlite { .. } => scratch::ScratchPlace::Sqlite,
-            DatabaseTarget::Postgres { .. } => scratch::ScratchPlace::Postgres {
-                server: self.server.clone(),
+    /// Where scratch databases of `backend` are made (never inside the live database).
+    fn scratch_place(&self, backend: Backend) -> anyhow::Result<scratch::ScratchPlace> {
+        Ok(match backend {
+            Backend::Sqlite => scratch::ScratchPlace::Sqlite,
+            Backend::Postgres => scratch::ScratchPlace::Postgres {
+                server: self.server.clone().context(NO_SERVER)?,
             },
-        }
+        })
     }
 
     /// The tree of the live database's backend.
     fn live_set(&self) -> &MigrationSet {
-        self.trees.of(self.target.backend())
+        &self.trees[self.live].set
     }
 
-    /// The migrations squashed, per tree (sqlite, postgres).
-    fn chains(&self) -> (Vec<&Migration>, Vec<&Migration>) {
-        (
-            chain_of(&self.trees.sqlite, self.count),
-            chain_of(&self.trees.postgres, self.count),
-        )
+    /// Where the live tree is once the new trees are in place.
+    fn live_dir(&self) -> PathBuf {
+        self.unit.join(&self.trees[self.live].tree.rel)
     }
 }
+
+const NO_SERVER: &str = "consolidation builds the postgres tree's baseline in a scratch PostgreSQL database: pass --pg-url postgres://... or set TEST_DATABASE_URL";
 
 impl ConsolidateCmd {
     fn count(&self, set: &MigrationSet) -> anyhow::Result<usize> {
@@ -134,7 +136,7 @@ impl ConsolidateCmd {
         } else {
             Some(self.back_up(ctx, &job, &stamp, &mut live)?)
         };
-        let (sqlite_base, pg_base) = squash_and_prove(sh, ctx, &job)?;
+        let baselines = squash_and_prove(sh, ctx, &job)?;
         // Only a dry run has no backups: it stops here, having changed nothing.
         let Some((files_backup, before)) = backed_up else {
             ctx.report
@@ -144,14 +146,7 @@ impl ConsolidateCmd {
         };
 
         // 6.-7. Swap the trees in, stamp, verify; 8. any failure restores the files.
-        let outcome = switch_over(
-            ctx,
-            &job,
-            &stamp,
-            (&sqlite_base, &pg_base),
-            &mut live,
-            &before,
-        );
+        let outcome = switch_over(ctx, &job, &stamp, &baselines, &mut live, &before);
         if let Err(e) = outcome {
             roll_back(ctx, &job, &files_backup, &mut live)?;
             return Err(e.context(format!(
@@ -166,26 +161,38 @@ impl ConsolidateCmd {
         Ok(())
     }
 
-    /// Reads both trees and settles how much is squashed and where the scratch server is.
+    /// Reads every tree and settles how much is squashed and where the scratch server is.
     fn job(&self, ctx: &mut Ctx) -> anyhow::Result<Job> {
         let target = ctx.target()?;
-        let root = ctx.migrations_root().to_path_buf();
-        let _ = std::fs::remove_dir_all(files::staging_dir(&root)); // left by a killed run
-        let trees = Trees {
-            sqlite: MigrationSet::from_dir(&root.join("sqlite"))?,
-            postgres: MigrationSet::from_dir(&root.join("postgres"))?,
-        };
-        let live_set = trees.of(target.backend());
-        let count = self.count(live_set)?;
-        let server = pgscratch::server_url(ctx, self.pg_url.as_deref()).ok_or_else(|| {
-            anyhow::anyhow!("consolidation builds the postgres tree's baseline in a scratch PostgreSQL database: pass --pg-url postgres://... or set TEST_DATABASE_URL")
-        })?;
+        let unit = ctx.layout.unit().to_path_buf();
+        let _ = std::fs::remove_dir_all(files::staging_dir(&unit)); // left by a killed run
+        let trees: Vec<JobTree> = ctx
+            .trees()?
+            .into_iter()
+            .map(|tree| {
+                let set = MigrationSet::from_dir(&tree.dir)?;
+                Ok(JobTree { tree, set })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        ctx.tree(&target)?; // says which tree is missing
+        let live = trees
+            .iter()
+            .position(|t| t.tree.backend == target.backend())
+            .expect("the live database's tree is one of the trees");
+        let count = self.count(&trees[live].set)?;
+        let server = pgscratch::server_url(ctx, self.pg_url.as_deref());
+        anyhow::ensure!(
+            server.is_some() || trees.iter().all(|t| t.tree.backend != Backend::Postgres),
+            NO_SERVER
+        );
         ctx.report.set("squashed", count);
-        ctx.report.set("kept", live_set.migrations.len() - count);
+        ctx.report
+            .set("kept", trees[live].set.migrations.len() - count);
         Ok(Job {
             target,
-            root,
+            unit,
             trees,
+            live,
             count,
             server,
         })
@@ -202,7 +209,7 @@ impl ConsolidateCmd {
     ) -> anyhow::Result<(PathBuf, Digests)> {
         // 2. The migration files, copied and verified.
         let backup = ctx.report.step("2. back up the migration files", |r| {
-            let dir = files::back_up(&job.root, &self.backups_dir, stamp, None)?;
+            let dir = files::back_up(&job.unit, &self.backups_dir, stamp, None)?;
             r.say(&format!("    {}", dir.display()));
             Ok(dir)
         })?;
@@ -237,7 +244,7 @@ impl ConsolidateCmd {
 
 /// Step 1, preflight: the live database is exactly at the history's head and unedited.
 fn preflight(ctx: &mut Ctx, job: &Job) -> anyhow::Result<DbConnection> {
-    let (live_set, trees) = (job.live_set(), &job.trees);
+    let live_set = job.live_set();
     ctx.report.step("1. preflight: connection, at head, no drift, no edits, tools", |r| {
         let mut conn = db::establish(&job.target)?;
         let status = migrate::status(&mut conn, live_set)?;
@@ -246,54 +253,49 @@ fn preflight(ctx: &mut Ctx, job: &Job) -> anyhow::Result<DbConnection> {
         }
         anyhow::ensure!(status.pending.is_empty(), "the database has pending migrations ({}): run `cargo xtask apply` first, then consolidate", status.pending.join(", "));
         let versions: Vec<String> = status.applied.iter().map(|a| a.version.clone()).collect();
-        let drift = scratch::drift(&mut conn, &job.scratch_place(), &live_set.applied_chain(&versions))?;
+        let place = job.scratch_place(job.target.backend())?;
+        let drift = scratch::drift(&mut conn, &place, &live_set.applied_chain(&versions))?;
         anyhow::ensure!(drift.is_empty(), "the live schema drifted from the history: {}", drift.join("; "));
         let names = |s: &MigrationSet| s.migrations.iter().map(|m| m.folder.clone()).collect::<Vec<_>>();
-        anyhow::ensure!(names(&trees.sqlite) == names(&trees.postgres), "the sqlite and postgres trees differ: run `cargo xtask check` and fix them first");
-        for (tree, set) in [("sqlite", &trees.sqlite), ("postgres", &trees.postgres)] {
-            let problems = sumfile::verify(&job.root.join(tree), set);
-            anyhow::ensure!(problems.is_empty(), "{tree}: {}", problems.join("; "));
+        for other in &job.trees {
+            anyhow::ensure!(names(&other.set) == names(live_set), "the {} and {} trees differ: run `cargo xtask check` and fix them first", other.tree.label, job.trees[job.live].tree.label);
+            let problems = sumfile::verify(&other.tree.dir, &other.set);
+            anyhow::ensure!(problems.is_empty(), "{}: {}", other.tree.label, problems.join("; "));
         }
         r.say(&format!("    {} of {} migrations will be squashed", job.count, live_set.migrations.len()));
         Ok(conn)
     })
 }
 
-/// Steps 4 and 5: squash both trees, each from a scratch database of its own backend, and
+/// Steps 4 and 5: squash every tree, each from a scratch database of its own backend, and
 /// prove each baseline builds what its chain builds. Changes nothing.
-fn squash_and_prove(
-    sh: &Shell,
-    ctx: &mut Ctx,
-    job: &Job,
-) -> anyhow::Result<(squash::Baseline, squash::Baseline)> {
-    // 4. Squash both trees, each from a scratch database of its own backend.
-    let (sqlite_chain, pg_chain) = job.chains();
-    let sqlite_base = ctx.report.step("4a. squash the sqlite tree", |_| {
-        squash::sqlite(&sqlite_chain)
-    })?;
-    let pg_base = ctx.report.step("4b. squash the postgres tree", |_| {
-        squash::postgres(sh, &job.server, &pg_chain)
-    })?;
+fn squash_and_prove(sh: &Shell, ctx: &mut Ctx, job: &Job) -> anyhow::Result<Vec<squash::Baseline>> {
+    let mut baselines = Vec::new();
+    for (i, jt) in job.trees.iter().enumerate() {
+        let chain = jt.chain(job.count);
+        let step = format!(
+            "4{}. squash the {} tree",
+            (b'a' + i as u8) as char,
+            jt.tree.label
+        );
+        baselines.push(ctx.report.step(&step, |_| match jt.tree.backend {
+            Backend::Sqlite => squash::sqlite(&chain),
+            Backend::Postgres => {
+                squash::postgres(sh, job.server.as_deref().context(NO_SERVER)?, &chain)
+            }
+        })?);
+    }
     pause(FaultPoint::AfterSquash);
 
-    // 5. Prove it.
     ctx.report.step(
-        "5. prove baseline == chain (schema, seed rows, sequences) on both backends",
+        "5. prove baseline == chain (whole schema, seed rows, sequences) for every tree",
         |_| {
-            let mut problems = prove::equivalence(
-                &scratch::ScratchPlace::Sqlite,
-                &sqlite_chain,
-                &sqlite_base.up,
-                &sqlite_base.down,
-            )?;
-            problems.extend(prove::equivalence(
-                &scratch::ScratchPlace::Postgres {
-                    server: job.server.clone(),
-                },
-                &pg_chain,
-                &pg_base.up,
-                &pg_base.down,
-            )?);
+            let mut problems = Vec::new();
+            for (jt, base) in job.trees.iter().zip(&baselines) {
+                let place = job.scratch_place(jt.tree.backend)?;
+                let found = prove::equivalence(&place, &jt.chain(job.count), &base.up, &base.down)?;
+                problems.extend(found.into_iter().map(|p| format!("{}: {p}", jt.tree.label)));
+            }
             anyhow::ensure!(
                 problems.is_empty(),
                 "the baseline is not equivalent to the chain: {}",
@@ -302,7 +304,7 @@ fn squash_and_prove(
             Ok(())
         },
     )?;
-    Ok((sqlite_base, pg_base))
+    Ok(baselines)
 }
 
 /// Steps 6 and 7: swap the new trees in, stamp the live database at the baseline, verify.
@@ -310,11 +312,11 @@ fn switch_over(
     ctx: &mut Ctx,
     job: &Job,
     stamp: &str,
-    (sqlite_base, pg_base): (&squash::Baseline, &squash::Baseline),
+    baselines: &[squash::Baseline],
     live: &mut DbConnection,
     before: &Digests,
 ) -> anyhow::Result<()> {
-    let (root, trees) = (&job.root, &job.trees);
+    let root = &job.unit;
     ctx.report.step(
         "6a. write the baseline, archive the chain, swap the trees in atomically",
         |_| {
@@ -322,16 +324,17 @@ fn switch_over(
                 root,
                 stamp,
                 job.count,
-                &[
-                    ("sqlite", &trees.sqlite, sqlite_base),
-                    ("postgres", &trees.postgres, pg_base),
-                ],
+                &job.trees
+                    .iter()
+                    .zip(baselines)
+                    .map(|(jt, base)| (jt.tree.rel.as_path(), &jt.set, base))
+                    .collect::<Vec<_>>(),
             )?;
             pause(FaultPoint::BeforeExchange);
             files::exchange(root, &staging)
         },
     )?;
-    let new_set = MigrationSet::from_dir(&ctx_tree(root, &job.target))?;
+    let new_set = MigrationSet::from_dir(&job.live_dir())?;
     ctx.report.step(
         "6b. stamp the live database at the baseline (no DDL runs)",
         |r| {
@@ -360,7 +363,7 @@ fn switch_over(
                 "history not consistent after stamping: {status:?}"
             );
             let applied: Vec<&Migration> = new_set.migrations.iter().collect();
-            let drift = scratch::drift(live, &job.scratch_place(), &applied)?;
+            let drift = scratch::drift(live, &job.scratch_place(job.target.backend())?, &applied)?;
             anyhow::ensure!(
                 drift.is_empty(),
                 "the live schema differs from the new history: {}",
@@ -384,24 +387,15 @@ fn roll_back(
     files_backup: &Path,
     live: &mut DbConnection,
 ) -> anyhow::Result<()> {
-    let root = &job.root;
+    let root = &job.unit;
     ctx.report
         .step("8. roll back: restore the migration files", |_| {
             let saved = files::verify_backup(files_backup)?["files"].clone();
             if serde_json::to_value(files::checksums(root)?)? != saved {
                 files::restore(root, files_backup)?;
             }
-            rerecord(live, &MigrationSet::from_dir(&ctx_tree(root, &job.target))?)
+            rerecord(live, &MigrationSet::from_dir(&job.live_dir())?)
         })
-}
-
-/// The oldest `count` migrations of `set`: the chain a baseline replaces.
-fn chain_of(set: &MigrationSet, count: usize) -> Vec<&Migration> {
-    set.migrations.iter().take(count).collect()
-}
-
-fn ctx_tree(root: &Path, target: &DatabaseTarget) -> PathBuf {
-    root.join(target.backend_name())
 }
 
 /// Records the current files' checksums for every applied migration (after files changed

@@ -7,7 +7,7 @@ use db_conn as db;
 use migration_engine::MigrationSet;
 use xshell::Shell;
 
-use super::{ctx_tree, files, rerecord, Digests};
+use super::{files, rerecord, Digests};
 use crate::Ctx;
 
 /// `cargo xtask rollback <backup>`: puts back the migration files of a consolidation backup
@@ -24,7 +24,8 @@ pub struct RollbackCmd {
 impl RollbackCmd {
     pub fn run(&self, _sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         let target = ctx.target()?;
-        let root = ctx.migrations_root().to_path_buf();
+        let root = ctx.layout.unit().to_path_buf();
+        let live_tree = ctx.tree(&target)?;
         let mut backup = PathBuf::from(&self.backup);
         if !backup.is_dir() {
             backup = self.backups_dir.join(format!(
@@ -47,7 +48,7 @@ impl RollbackCmd {
             })?;
         ctx.report.step("re-record the restored migrations' checksums", |_| {
             let mut conn = db::establish(&target)?;
-            rerecord(&mut conn, &MigrationSet::from_dir(&ctx_tree(&root, &target))?)?;
+            rerecord(&mut conn, &MigrationSet::from_dir(&live_tree.dir)?)?;
             let digests_file = backup.join("data_digests.json");
             if digests_file.is_file() {
                 let before: Digests = serde_json::from_str(&std::fs::read_to_string(&digests_file)?)?;

@@ -13,7 +13,7 @@ pub struct VerifyCmd {}
 impl VerifyCmd {
     pub fn run(&self, _sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         let target = ctx.target()?;
-        let dir = ctx.tree_dir(&target);
+        let dir = ctx.tree(&target)?.dir;
         let set = MigrationSet::from_dir(&dir)?;
         let mut conn = db::establish(&target)?;
         ctx.report.step("checksum file current", |_| {

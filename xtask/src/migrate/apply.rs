@@ -29,6 +29,7 @@ impl ApplyCmd {
         }
         migrator.wait = std::time::Duration::from_secs(self.lock_wait);
         let goal = self.target.target(Target::Head);
+        super::adopt::checked_unrecorded(ctx, &mut conn, &target, &set)?;
         let applied = ctx
             .report
             .step("apply migrations (under the migration lock)", |_| {
@@ -40,11 +41,7 @@ impl ApplyCmd {
         } else {
             report(ctx, "applied", &applied.ran);
         }
-        for f in &applied.recorded {
-            ctx.report.say(&format!(
-                "    recorded {f} (already applied by another tool: its checksum was recorded, none of its SQL ran)"
-            ));
-        }
+        super::adopt::say_recorded(ctx, &applied.recorded);
         ctx.report.set("recorded", &applied.recorded);
         Ok(())
     }

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context;
-use db_conn as db;
+use db_conn::{self as db, Backend};
 use migration_engine::{naming, scratch, sumfile, Migration, MigrationSet, Migrator, Target};
 use xshell::{cmd, Shell};
 
 use super::pgscratch::{self, ScratchDb};
+use crate::layout::Tree;
 use crate::report::Reporter;
 use crate::{project_root, Ctx};
 
@@ -57,13 +58,20 @@ struct Findings {
     advice: Vec<String>,
 }
 
+/// A tree and what it holds.
+type Checked = (Tree, MigrationSet);
+
 impl CheckCmd {
     pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let root = ctx.migrations_root().to_path_buf();
-        let sqlite = MigrationSet::from_dir(&root.join("sqlite"))?;
-        let postgres = MigrationSet::from_dir(&root.join("postgres"))?;
+        let trees: Vec<Checked> = ctx
+            .trees()?
+            .into_iter()
+            .map(|t| {
+                let set = MigrationSet::from_dir(&t.dir)?;
+                Ok((t, set))
+            })
+            .collect::<anyhow::Result<_>>()?;
         let mut found = Findings::default();
-        let trees = [("sqlite", &sqlite), ("postgres", &postgres)];
         let on_stale = if self.fix {
             OnStale::Rewrite
         } else {
@@ -74,14 +82,14 @@ impl CheckCmd {
             naming_and_pairs(&trees, &mut found);
             Ok(())
         })?;
-        ctx.report.step("both trees hold the same versions", |_| {
-            found.problems.extend(tree_differences(&sqlite, &postgres));
-            Ok(())
-        })?;
+        if trees.len() > 1 {
+            ctx.report.step("every tree holds the same versions", |_| {
+                found.problems.extend(tree_differences(&trees));
+                Ok(())
+            })?;
+        }
         ctx.report.step("checksum files current", |r| {
-            found
-                .problems
-                .extend(checksum_files(r, &root, &trees, on_stale)?);
+            found.problems.extend(checksum_files(r, &trees, on_stale)?);
             Ok(())
         })?;
         let flagged = destructive(&trees);
@@ -90,16 +98,25 @@ impl CheckCmd {
         }
         ctx.report.set("destructive", &flagged);
 
-        ctx.report
-            .step("every down.sql reverses its up.sql (SQLite)", |_| {
-                found.problems.extend(
-                    scratch::check_reversible(&scratch::ScratchPlace::Sqlite, &all(&sqlite))?
-                        .into_iter()
-                        .map(|p| format!("sqlite/{p}")),
-                );
-                Ok(())
-            })?;
-        self.postgres_checks(sh, ctx, &postgres, on_stale, &mut found.problems)?;
+        for (tree, set) in trees.iter().filter(|(t, _)| t.backend == Backend::Sqlite) {
+            ctx.report.step(
+                &format!(
+                    "every down.sql reverses its up.sql ({}, SQLite)",
+                    tree.label
+                ),
+                |_| {
+                    found.problems.extend(
+                        scratch::check_reversible(&scratch::ScratchPlace::Sqlite, &all(set))?
+                            .into_iter()
+                            .map(|p| format!("{}/{p}", tree.label)),
+                    );
+                    Ok(())
+                },
+            )?;
+        }
+        for (tree, set) in trees.iter().filter(|(t, _)| t.backend == Backend::Postgres) {
+            self.postgres_checks(sh, ctx, tree, set, on_stale, &mut found.problems)?;
+        }
         conclude(ctx, &found)
     }
 
@@ -110,6 +127,7 @@ impl CheckCmd {
         &self,
         sh: &Shell,
         ctx: &mut Ctx,
+        tree: &Tree,
         postgres: &MigrationSet,
         on_stale: OnStale,
         problems: &mut Vec<String>,
@@ -122,18 +140,23 @@ impl CheckCmd {
             ctx.report.say("    NOTICE: PostgreSQL checks skipped (down reverses up, schema.rs): pass --pg-url or set TEST_DATABASE_URL");
             return Ok(());
         };
-        ctx.report
-            .step("every down.sql reverses its up.sql (PostgreSQL)", |_| {
+        ctx.report.step(
+            &format!(
+                "every down.sql reverses its up.sql ({}, PostgreSQL)",
+                tree.label
+            ),
+            |_| {
                 let place = scratch::ScratchPlace::Postgres {
                     server: server.clone(),
                 };
                 problems.extend(
                     scratch::check_reversible(&place, &all(postgres))?
                         .into_iter()
-                        .map(|p| format!("postgres/{p}")),
+                        .map(|p| format!("{}/{p}", tree.label)),
                 );
                 Ok(())
-            })?;
+            },
+        )?;
         let schema_file = self.schema_rs.clone().or_else(|| {
             ctx.uses_repo_trees()
                 .then(|| project_root().join("crates/pf-data/src/schema.rs"))
@@ -157,8 +180,9 @@ impl CheckCmd {
 
 /// Folder names that break the naming rules (problems) or could be better (advice), and
 /// migrations without a down.sql.
-fn naming_and_pairs(trees: &[(&str, &MigrationSet); 2], found: &mut Findings) {
+fn naming_and_pairs(trees: &[Checked], found: &mut Findings) {
     for (tree, set) in trees {
+        let tree = &tree.label;
         for m in &set.migrations {
             found
                 .problems
@@ -175,21 +199,19 @@ fn naming_and_pairs(trees: &[(&str, &MigrationSet); 2], found: &mut Findings) {
     }
 }
 
-/// Folders present in one tree but not the other.
-fn tree_differences(sqlite: &MigrationSet, postgres: &MigrationSet) -> Vec<String> {
-    let names = |s: &MigrationSet| {
-        s.migrations
-            .iter()
-            .map(|m| m.folder.clone())
-            .collect::<Vec<_>>()
-    };
-    let (a, b) = (names(sqlite), names(postgres));
+/// Folders present in one tree but not in another.
+fn tree_differences(trees: &[Checked]) -> Vec<String> {
     let mut problems = Vec::new();
-    for f in a.iter().filter(|f| !b.contains(f)) {
-        problems.push(format!("{f} exists in sqlite/ but not in postgres/"));
-    }
-    for f in b.iter().filter(|f| !a.contains(f)) {
-        problems.push(format!("{f} exists in postgres/ but not in sqlite/"));
+    for (tree, set) in trees {
+        for (other, other_set) in trees.iter().filter(|(o, _)| o.label != tree.label) {
+            let in_other = |folder: &str| other_set.migrations.iter().any(|o| o.folder == folder);
+            for m in set.migrations.iter().filter(|m| !in_other(&m.folder)) {
+                problems.push(format!(
+                    "{} exists in {}/ but not in {}/",
+                    m.folder, tree.label, other.label
+                ));
+            }
+        }
     }
     problems
 }
@@ -197,22 +219,21 @@ fn tree_differences(sqlite: &MigrationSet, postgres: &MigrationSet) -> Vec<Strin
 /// Each tree's checksum file against its migrations: stale ones are rewritten or reported.
 fn checksum_files(
     r: &mut Reporter,
-    root: &Path,
-    trees: &[(&str, &MigrationSet); 2],
+    trees: &[Checked],
     on_stale: OnStale,
 ) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
     for (tree, set) in trees {
-        let dir = root.join(tree);
+        let dir = &tree.dir;
         let found = sumfile::verify(&dir, set);
         if found.is_empty() {
             continue;
         }
         match on_stale {
             OnStale::Rewrite => {
-                sumfile::write(&dir, set)
-                    .with_context(|| format!("cannot write {}", sumfile::path(&dir).display()))?;
-                r.say(&format!("    rewrote {}", sumfile::path(&dir).display()));
+                sumfile::write(dir, set)
+                    .with_context(|| format!("cannot write {}", sumfile::path(dir).display()))?;
+                r.say(&format!("    rewrote {}", sumfile::path(dir).display()));
             }
             OnStale::Report => problems.extend(found),
         }
@@ -239,9 +260,10 @@ fn all(set: &MigrationSet) -> Vec<&Migration> {
     set.migrations.iter().collect()
 }
 
-fn destructive(trees: &[(&str, &MigrationSet); 2]) -> Vec<String> {
+fn destructive(trees: &[Checked]) -> Vec<String> {
     let mut out = Vec::new();
     for (tree, set) in trees {
+        let tree = &tree.label;
         for m in &set.migrations {
             let code: String =
                 m.up.lines()

@@ -1,4 +1,4 @@
-//! `cargo xtask create <description> [--autogenerate]`: a new migration in both trees.
+//! `cargo xtask create <description> [--autogenerate]`: a new migration in every tree.
 
 use std::path::{Path, PathBuf};
 
@@ -34,51 +34,54 @@ struct Files {
 impl CreateCmd {
     pub fn run(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
         let name = naming::migration_name(&self.description).map_err(anyhow::Error::msg)?;
-        let root = ctx.migrations_root().to_path_buf();
-        let trees = ["sqlite", "postgres"];
+        let trees = ctx.trees()?;
         let sets: Vec<MigrationSet> = trees
             .iter()
-            .map(|t| MigrationSet::from_dir(&root.join(t)))
+            .map(|t| MigrationSet::from_dir(&t.dir))
             .collect::<Result<_, _>>()?;
         let folder = format!("{}_{name}", next_version(&sets));
         let contents: Vec<Files> = if self.autogenerate {
-            let server = pgscratch::server_url(ctx, self.pg_url.as_deref()).ok_or_else(|| {
-                anyhow::anyhow!("--autogenerate needs a PostgreSQL server for the postgres tree: pass --pg-url postgres://... or set TEST_DATABASE_URL")
-            })?;
             let schema_rs = self
                 .schema_rs
                 .clone()
                 .unwrap_or_else(|| project_root().join("crates/pf-data/src/schema.rs"));
             let schema = std::fs::read_to_string(&schema_rs)
                 .with_context(|| format!("cannot read {}", schema_rs.display()))?;
-            let sqlite = ctx
-                .report
-                .step("diff schema.rs against SQLite at head", |_| {
-                    autogenerate_sqlite(sh, &sets[0], &name, &schema)
-                })?;
-            let postgres = ctx
-                .report
-                .step("diff schema.rs against PostgreSQL at head", |_| {
-                    autogenerate_postgres(sh, &sets[1], &name, &server, &schema)
-                })?;
-            vec![sqlite, postgres]
+            let mut out = Vec::new();
+            for (tree, set) in trees.iter().zip(&sets) {
+                let step = format!("diff schema.rs against {} at head", tree.label);
+                out.push(match tree.backend {
+                    Backend::Sqlite => ctx.report.step(&step, |_| {
+                        autogenerate_sqlite(sh, set, &name, &schema)
+                    })?,
+                    Backend::Postgres => {
+                        let server = pgscratch::server_url(ctx, self.pg_url.as_deref()).ok_or_else(|| {
+                            anyhow::anyhow!("--autogenerate needs a PostgreSQL server for the postgres tree: pass --pg-url postgres://... or set TEST_DATABASE_URL")
+                        })?;
+                        ctx.report.step(&step, |_| {
+                            autogenerate_postgres(sh, set, &name, &server, &schema)
+                        })?
+                    }
+                });
+            }
+            out
         } else {
             let blank = || Files {
                 up: format!("-- {name}: write the change here\n"),
                 down: format!("-- Reverts {name}: undo exactly what up.sql does\n"),
             };
-            vec![blank(), blank()]
+            trees.iter().map(|_| blank()).collect()
         };
         ctx.report
-            .step(&format!("write {folder} in both trees"), |r| {
+            .step(&format!("write {folder} in every tree"), |r| {
                 let mut written: Vec<PathBuf> = Vec::new();
                 let result = (|| -> anyhow::Result<()> {
                     for (tree, files) in trees.iter().zip(&contents) {
-                        let dir = root.join(tree);
-                        written.push(write_folder(&dir, &folder, files)?);
-                        let set = MigrationSet::from_dir(&dir)?;
-                        sumfile::write(&dir, &set).with_context(|| {
-                            format!("cannot update {}", sumfile::path(&dir).display())
+                        let dir = &tree.dir;
+                        written.push(write_folder(dir, &folder, files)?);
+                        let set = MigrationSet::from_dir(dir)?;
+                        sumfile::write(dir, &set).with_context(|| {
+                            format!("cannot update {}", sumfile::path(dir).display())
                         })?;
                     }
                     Ok(())
@@ -89,7 +92,7 @@ impl CreateCmd {
                         let _ = std::fs::remove_dir_all(dir);
                     }
                     for (tree, set) in trees.iter().zip(&sets) {
-                        let _ = sumfile::write(&root.join(tree), set);
+                        let _ = sumfile::write(&tree.dir, set);
                     }
                     return Err(e);
                 }

@@ -1,6 +1,7 @@
 //! The day-to-day migration commands (`status`, `apply`, `create`, ...), thin over
 //! `migration_engine`, which the backend's own startup uses too.
 
+pub mod adopt;
 pub mod apply;
 pub mod check;
 pub mod create;
@@ -20,7 +21,7 @@ use crate::Ctx;
 
 /// The tree for `target`'s backend, read from the repository.
 pub fn tree(ctx: &Ctx, target: &DatabaseTarget) -> anyhow::Result<MigrationSet> {
-    let dir = ctx.tree_dir(target);
+    let dir = ctx.tree(target)?.dir;
     MigrationSet::from_dir(&dir)
         .with_context(|| format!("cannot read the migration tree {}", dir.display()))
 }

@@ -100,7 +100,7 @@ fn say_status(r: &Reporter, set: &MigrationSet, status: &Status) {
     r.say(&format!("    edited:       {}", list(&edited)));
     if !status.unrecorded.is_empty() {
         r.say(&format!(
-            "    no checksum recorded (applied by another tool): {}",
+            "    applied by another tool, no checksum recorded: {}\n                  `cargo xtask stamp --adopt` (or `apply`) records their checksums once the live schema is checked equal to what they build; none of their SQL runs",
             list(&status.unrecorded)
         ));
     }
