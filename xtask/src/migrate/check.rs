@@ -225,7 +225,7 @@ fn checksum_files(
     let mut problems = Vec::new();
     for (tree, set) in trees {
         let dir = &tree.dir;
-        let found = sumfile::verify(&dir, set);
+        let found = sumfile::verify(dir, set);
         if found.is_empty() {
             continue;
         }

@@ -6,4 +6,5 @@ mod consolidate;
 mod migrate_cmds;
 mod migrate_lock;
 mod migrate_refusals;
+mod single_tree;
 mod support;
