@@ -107,15 +107,32 @@ pub fn raw_count(conn: &mut DbConnection, table: &str) -> diesel::QueryResult<i6
     Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
 }
 
-/// Digest of every table of the models that exists in the database. A table this code cannot
-/// read through its model (a schema from another release) gets its row count only. Run it
-/// inside a read transaction to get one consistent point in time.
+/// Digest of every user table in the database: this project's tables through their models
+/// (the exact canonical form, equal on SQLite and PostgreSQL), every other table, and any of
+/// ours this code cannot read through its model (a schema from another release), through the
+/// catalog ([`crate::catalog`]). Run it inside a read transaction to get one consistent point
+/// in time.
 pub fn digests(conn: &mut DbConnection) -> diesel::QueryResult<BTreeMap<String, TableDigest>> {
     digests_detailed(conn).map(|(digests, _)| digests)
 }
 
-/// [`digests`], plus why each table without a content hash could not be read.
+/// [`digests`], plus a note for each of our tables that had to be read through the catalog.
 pub fn digests_detailed(
+    conn: &mut DbConnection,
+) -> diesel::QueryResult<(BTreeMap<String, TableDigest>, Vec<String>)> {
+    let (mut out, mut notes) = model_digests(conn)?;
+    for table in crate::catalog::user_tables(conn)? {
+        let unreadable = out.get(&table.key).is_some_and(|d| d.sha256.is_none());
+        if unreadable || !out.contains_key(&table.key) {
+            out.insert(table.key.clone(), crate::catalog::digest(conn, &table)?);
+        }
+    }
+    Ok((out, notes))
+}
+
+/// Digests of this project's tables only, read through their models: what an export holds.
+/// A table this code cannot read through its model gets its row count only.
+pub fn model_digests(
     conn: &mut DbConnection,
 ) -> diesel::QueryResult<(BTreeMap<String, TableDigest>, Vec<String>)> {
     struct Visit<'a> {

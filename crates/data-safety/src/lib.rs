@@ -8,6 +8,7 @@
 //! `manifest.json` (see [`manifest::Manifest`]).
 
 pub mod archive;
+pub mod catalog;
 mod error;
 pub mod export;
 pub mod fault;

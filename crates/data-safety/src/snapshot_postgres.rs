@@ -218,8 +218,9 @@ pub fn scratch_db(server: &DatabaseTarget, purpose: &str) -> Result<ScratchDatab
     })
 }
 
-/// Drops every object of the `public` schema (not extensions' own), the first statement of the
-/// restore transaction, so objects the backup does not have do not survive it.
+/// Drops every object of the `public` schema and every other user schema (not extensions' own),
+/// the first statement of the restore transaction, so objects the backup does not have do not
+/// survive it. Extensions stay: the dump re-creates them with IF NOT EXISTS.
 const CLEAR_PUBLIC: &str = r#"
 DO $pf_clear$
 DECLARE stmt text;
@@ -227,6 +228,11 @@ BEGIN
   -- Every statement is written before the first runs: a CASCADE may drop later objects.
   FOR stmt IN SELECT unnest(ARRAY(
     SELECT s FROM (
+      SELECT -1 AS ord, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname) AS s
+      FROM pg_namespace n
+      WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = n.oid AND d.deptype = 'e')
+      UNION ALL
       SELECT CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END AS ord,
              format('DROP %s IF EXISTS public.%I CASCADE',
                CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'

@@ -148,7 +148,7 @@ pub fn transfer(
     }
     import(dest, &folder, progress)?;
     let mut conn = db::establish(dest)?;
-    let digests = snapshot_transaction(&mut conn, |c| Ok(hash::digests(c)?))?;
+    let digests = snapshot_transaction(&mut conn, |c| Ok(hash::model_digests(c)?.0))?;
     let expected: BTreeMap<String, TableDigest> = manifest
         .tables
         .iter()
