@@ -31,7 +31,7 @@ pub struct CatalogTable {
 }
 
 impl CatalogTable {
-    fn from_sql(&self) -> String {
+    fn qualified(&self) -> String {
         match &self.schema {
             Some(s) => format!("{}.{}", ident(s), ident(&self.name)),
             None => ident(&self.name),
@@ -134,7 +134,7 @@ pub fn digest(conn: &mut DbConnection, table: &CatalogTable) -> diesel::QueryRes
         DbConnection::Pg(_) => {
             let query = format!(
                 "SELECT row_to_json(x)::text AS line FROM {} x",
-                table.from_sql()
+                table.qualified()
             );
             // A cursor needs a transaction; inside one already, this is a savepoint.
             conn.transaction(|c| {
@@ -157,7 +157,7 @@ pub fn digest(conn: &mut DbConnection, table: &CatalogTable) -> diesel::QueryRes
             let query = format!(
                 "SELECT json_array({}) AS line FROM {}",
                 columns.join(", "),
-                table.from_sql()
+                table.qualified()
             );
             for line in diesel::sql_query(query)
                 .load_iter::<Line, diesel::connection::DefaultLoadingMode>(conn)?

@@ -120,7 +120,7 @@ pub fn digests(conn: &mut DbConnection) -> diesel::QueryResult<BTreeMap<String, 
 pub fn digests_detailed(
     conn: &mut DbConnection,
 ) -> diesel::QueryResult<(BTreeMap<String, TableDigest>, Vec<String>)> {
-    let (mut out, mut notes) = model_digests(conn)?;
+    let (mut out, notes) = model_digests(conn)?;
     for table in crate::catalog::user_tables(conn)? {
         let unreadable = out.get(&table.key).is_some_and(|d| d.sha256.is_none());
         if unreadable || !out.contains_key(&table.key) {
