@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::BackupError;
 pub use manifest::Manifest;
-pub use restore::{restore, RestoreReport, SwapMode};
+pub use restore::{restore, restore_with, RestoreReport, SwapMode};
 pub use store::{default_dir, VerifiedRecord};
 pub use verify::{verify, verify_and, VerifyReport};
 

@@ -17,7 +17,7 @@ use crate::manifest::Manifest;
 use crate::{hash, snapshot_postgres, snapshot_sqlite, store, verify, BackupError};
 use db_conn::{self as db};
 use db_conn::{Backend, DatabaseTarget};
-use migration_engine::version_of;
+use migration_engine::{version_of, MigrationSet};
 use pf_data::migrations;
 
 /// How a SQLite restore may swap the database in.
@@ -40,10 +40,9 @@ pub struct RestoreReport {
     pub method: String,
 }
 
-/// Every version this code can have applied: its migrations, and those a consolidated
-/// baseline replaced.
-pub fn known_versions(backend: Backend) -> (BTreeSet<String>, String) {
-    let set = pf_data::migrations::embedded(backend);
+/// Every version `set` can have applied: its migrations, and those a consolidated baseline
+/// replaced.
+pub fn known_versions(set: &MigrationSet) -> (BTreeSet<String>, String) {
     let mut known: BTreeSet<String> = set.migrations.iter().map(|m| m.version.clone()).collect();
     known.extend(
         set.migrations
@@ -55,9 +54,9 @@ pub fn known_versions(backend: Backend) -> (BTreeSet<String>, String) {
     (known, head)
 }
 
-/// Refuses a backup taken at migrations this code does not know (a newer release's).
-pub fn refuse_newer(manifest: &Manifest) -> Result<(), BackupError> {
-    let (known, head) = known_versions(manifest.backend);
+/// Refuses a backup taken at migrations `history` does not know (a newer release's).
+pub fn refuse_newer(manifest: &Manifest, history: &MigrationSet) -> Result<(), BackupError> {
+    let (known, head) = known_versions(history);
     let unknown: Vec<String> = manifest
         .applied_versions
         .iter()
@@ -110,12 +109,26 @@ fn remove_stale_staged(db: &Path) {
     }
 }
 
-/// Restores the backup in `dir` into `target`; the safety backup goes to `backups_dir`.
+/// Restores the backup in `dir` into `target`; the safety backup goes to `backups_dir`. A
+/// backup taken at migrations this code's own history does not know is refused.
 pub fn restore(
     target: &DatabaseTarget,
     backups_dir: &Path,
     dir: &Path,
     mode: SwapMode,
+) -> Result<RestoreReport, BackupError> {
+    let history = pf_data::migrations::embedded(target.backend());
+    restore_with(target, backups_dir, dir, mode, &history)
+}
+
+/// [`restore`] against another migration history (a project's own tree): a backup taken at
+/// migrations `history` does not know is refused.
+pub fn restore_with(
+    target: &DatabaseTarget,
+    backups_dir: &Path,
+    dir: &Path,
+    mode: SwapMode,
+    history: &MigrationSet,
 ) -> Result<RestoreReport, BackupError> {
     let manifest = Manifest::read(dir)?;
     if manifest.backend != target.backend() {
@@ -125,7 +138,7 @@ pub fn restore(
             target: target.backend_name(),
         });
     }
-    refuse_newer(&manifest)?;
+    refuse_newer(&manifest, history)?;
     let job = Restoring {
         target,
         backups_dir,

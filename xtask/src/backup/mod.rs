@@ -289,10 +289,11 @@ impl RestoreCmd {
             return Ok(());
         }
         let target = ctx.target()?;
+        let history = crate::migrate::tree(ctx, &target)?;
         let report = ctx.report.step(
-            &format!("restore into {}: verify, refuse newer than this code, safety backup, swap atomically", target.display()),
+            &format!("restore into {}: verify, refuse newer than the migration tree, safety backup, swap atomically", target.display()),
             |r| {
-                let report = backup::restore(&target, &self.dir.backups_dir, &path, SwapMode::Auto)?;
+                let report = backup::restore_with(&target, &self.dir.backups_dir, &path, SwapMode::Auto, &history)?;
                 r.say(&indented(&report, 4));
                 Ok(report)
             },

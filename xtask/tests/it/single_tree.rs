@@ -147,3 +147,37 @@ fn adopting_a_database_another_tool_migrated_checks_its_schema_first() {
         assert_eq!(status["drift"], serde_json::json!([]), "{b}: {status}");
     }
 }
+
+#[test]
+fn a_backup_of_another_projects_database_restores_against_its_own_tree() {
+    for db in TestDb::each("a_backup_of_another_projects_database") {
+        let b = db.name();
+        let project = tempfile::tempdir().unwrap();
+        let tree = project.path().join("migrations");
+        write_plain_tree(&tree);
+        let dir = tree.display().to_string();
+        ok(&db, None, &single(&dir, &["apply"]));
+        let backups = tempfile::tempdir().unwrap();
+        let backups_dir = backups.path().display().to_string();
+        let made = ok(&db, None, &["backup", "--backups-dir", &backups_dir]);
+        assert_eq!(made["verify"]["rows"], serde_json::json!(1), "{b}: {made}");
+        let id = made["backup"]["id"].as_str().unwrap().to_owned();
+
+        // Against this repository's history its versions are unknown: refused, nothing changed.
+        let refused = fails(&db, None, &["restore", &id, "--backups-dir", &backups_dir]);
+        assert!(
+            refused.contains("20210101000005") && refused.contains("does not know"),
+            "{b}: {refused}"
+        );
+        let restored = ok(
+            &db,
+            None,
+            &single(&dir, &["restore", &id, "--backups-dir", &backups_dir]),
+        );
+        assert_eq!(
+            restored["restore"]["restored"],
+            serde_json::json!(id),
+            "{b}"
+        );
+    }
+}
