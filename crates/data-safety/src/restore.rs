@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::Manifest;
 use crate::{hash, snapshot_postgres, snapshot_sqlite, store, verify, BackupError};
 use db_conn::{self as db};
-use db_conn::{Backend, DatabaseTarget};
+use db_conn::DatabaseTarget;
 use migration_engine::{version_of, MigrationSet};
 use pf_data::migrations;
 
@@ -118,7 +118,7 @@ pub fn restore(
     mode: SwapMode,
 ) -> Result<RestoreReport, BackupError> {
     let history = pf_data::migrations::embedded(target.backend());
-    restore_with(target, backups_dir, dir, mode, &history)
+    restore_with(target, backups_dir, dir, mode, history)
 }
 
 /// [`restore`] against another migration history (a project's own tree): a backup taken at
