@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
 use crate::{hash, snapshot_postgres, snapshot_sqlite, store, verify, BackupError};
-use db_conn::{self as db};
 use db_conn::DatabaseTarget;
+use db_conn::{self as db};
 use migration_engine::{version_of, MigrationSet};
 use pf_data::migrations;
 

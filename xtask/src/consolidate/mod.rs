@@ -4,6 +4,7 @@
 
 pub mod contents;
 mod files;
+mod guard;
 mod prove;
 mod rollback;
 mod squash;
@@ -278,12 +279,15 @@ fn squash_and_prove(sh: &Shell, ctx: &mut Ctx, job: &Job) -> anyhow::Result<Vec<
             (b'a' + i as u8) as char,
             jt.tree.label
         );
-        baselines.push(ctx.report.step(&step, |_| match jt.tree.backend {
+        let mut base = ctx.report.step(&step, |_| match jt.tree.backend {
             Backend::Sqlite => squash::sqlite(&chain),
             Backend::Postgres => {
                 squash::postgres(sh, job.server.as_deref().context(NO_SERVER)?, &chain)
             }
-        })?);
+        })?;
+        // Proven with the guard in it, exactly as it will be written.
+        base.up = format!("{}{}", guard::partway_guard(jt.tree.backend, &chain), base.up);
+        baselines.push(base);
     }
     pause(FaultPoint::AfterSquash);
 

@@ -181,3 +181,76 @@ fn a_backup_of_another_projects_database_restores_against_its_own_tree() {
         );
     }
 }
+
+#[test]
+fn the_plain_diesel_cli_is_refused_clearly_on_a_database_partway_through_a_consolidated_chain() {
+    let Some(diesel) = migration_engine::diesel_cli::find() else {
+        test_kit::skip_check("REQUIRE_DIESEL_CLI", "the diesel CLI is not installed");
+        return;
+    };
+    for db in TestDb::each("the_plain_diesel_cli_is_refused_clearly") {
+        let b = db.name();
+        let partway = match db.target.backend() {
+            db_conn::Backend::Sqlite => TestDb::sqlite(),
+            db_conn::Backend::Postgres => TestDb::postgres("the_plain_diesel_cli_partway").unwrap(),
+        };
+        let project = tempfile::tempdir().unwrap();
+        let tree = project.path().join("migrations");
+        write_plain_tree(&tree);
+        let dir = tree.display().to_string();
+        ok(&db, None, &single(&dir, &["check", "--fix"]));
+        ok(&db, None, &single(&dir, &["apply"]));
+        ok(&partway, None, &single(&dir, &["apply", "--steps", "2"]));
+        let backups = tempfile::tempdir().unwrap();
+        let backups_dir = backups.path().display().to_string();
+        ok(
+            &db,
+            None,
+            &single(&dir, &["consolidate", "--backups-dir", &backups_dir]),
+        );
+
+        let empty_config = project.path().join("empty-diesel.toml");
+        std::fs::write(&empty_config, "").unwrap();
+        let run = std::process::Command::new(&diesel)
+            .args(["migration", "run", "--migration-dir", &dir, "--config-file"])
+            .arg(&empty_config)
+            .args(["--database-url", &url(&partway)])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success(),
+            "{b}: diesel ran the baseline on a partway database"
+        );
+        assert!(
+            stderr.contains("upgrade it with `cargo xtask apply`"),
+            "{b}: diesel's error names what to do: {stderr}"
+        );
+        let upgraded = ok(&partway, None, &single(&dir, &["apply"]));
+        assert_eq!(
+            strings(&upgraded["applied"]).len(),
+            3,
+            "{b}: the archived chain's rest ran: {upgraded}"
+        );
+        let status = ok(&partway, None, &single(&dir, &["status"]));
+        assert_eq!(status["drift"], serde_json::json!([]), "{b}: {status}");
+
+        // A fresh database still installs from the baseline with the plain CLI.
+        let fresh = match db.target.backend() {
+            db_conn::Backend::Sqlite => TestDb::sqlite(),
+            db_conn::Backend::Postgres => TestDb::postgres("the_plain_diesel_cli_fresh").unwrap(),
+        };
+        drop(fresh.connect());
+        let run = std::process::Command::new(&diesel)
+            .args(["migration", "run", "--migration-dir", &dir, "--config-file"])
+            .arg(&empty_config)
+            .args(["--database-url", &url(&fresh)])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
