@@ -286,7 +286,11 @@ fn squash_and_prove(sh: &Shell, ctx: &mut Ctx, job: &Job) -> anyhow::Result<Vec<
             }
         })?;
         // Proven with the guard in it, exactly as it will be written.
-        base.up = format!("{}{}", guard::partway_guard(jt.tree.backend, &chain), base.up);
+        base.up = format!(
+            "{}{}",
+            guard::partway_guard(jt.tree.backend, &chain),
+            base.up
+        );
         baselines.push(base);
     }
     pause(FaultPoint::AfterSquash);

@@ -25,6 +25,15 @@ fn write_plain_tree(dir: &Path) {
     }
 }
 
+/// A project folder holding the plain tree as `migrations/`: (folder, tree, tree as text).
+fn plain_project() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let project = tempfile::tempdir().unwrap();
+    let tree = project.path().join("migrations");
+    write_plain_tree(&tree);
+    let dir = tree.display().to_string();
+    (project, tree, dir)
+}
+
 /// `args` on the one tree at `dir`.
 fn single<'a>(dir: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     [&["--migrations-dir", dir], args].concat()
@@ -34,10 +43,7 @@ fn single<'a>(dir: &'a str, args: &[&'a str]) -> Vec<&'a str> {
 fn a_plain_diesel_project_with_one_tree_checks_applies_and_consolidates() {
     for db in TestDb::each("a_plain_diesel_project_with_one_tree") {
         let b = db.name();
-        let project = tempfile::tempdir().unwrap();
-        let tree = project.path().join("migrations");
-        write_plain_tree(&tree);
-        let dir = tree.display().to_string();
+        let (project, tree, dir) = plain_project();
         let missing_sum = fails(&db, None, &single(&dir, &["check"]));
         assert!(missing_sum.contains("check --fix"), "{b}: {missing_sum}");
         ok(&db, None, &single(&dir, &["check", "--fix"]));
@@ -152,10 +158,7 @@ fn adopting_a_database_another_tool_migrated_checks_its_schema_first() {
 fn a_backup_of_another_projects_database_restores_against_its_own_tree() {
     for db in TestDb::each("a_backup_of_another_projects_database") {
         let b = db.name();
-        let project = tempfile::tempdir().unwrap();
-        let tree = project.path().join("migrations");
-        write_plain_tree(&tree);
-        let dir = tree.display().to_string();
+        let (_project, _, dir) = plain_project();
         ok(&db, None, &single(&dir, &["apply"]));
         let backups = tempfile::tempdir().unwrap();
         let backups_dir = backups.path().display().to_string();
@@ -194,10 +197,7 @@ fn the_plain_diesel_cli_is_refused_clearly_on_a_database_partway_through_a_conso
             db_conn::Backend::Sqlite => TestDb::sqlite(),
             db_conn::Backend::Postgres => TestDb::postgres("the_plain_diesel_cli_partway").unwrap(),
         };
-        let project = tempfile::tempdir().unwrap();
-        let tree = project.path().join("migrations");
-        write_plain_tree(&tree);
-        let dir = tree.display().to_string();
+        let (project, _, dir) = plain_project();
         ok(&db, None, &single(&dir, &["check", "--fix"]));
         ok(&db, None, &single(&dir, &["apply"]));
         ok(&partway, None, &single(&dir, &["apply", "--steps", "2"]));
