@@ -231,6 +231,9 @@ mod sqlite {
         origin: String,
         #[diesel(sql_type = Text)]
         columns: String,
+        /// The CREATE INDEX text of an index written by hand (expressions, WHERE clauses).
+        #[diesel(sql_type = Nullable<Text>)]
+        sql: Option<String>,
     }
 
     #[derive(QueryableByName)]
@@ -255,7 +258,7 @@ mod sqlite {
         .load(conn)?;
         for NameRow { name } in tables {
             let columns: Vec<Column> = diesel::sql_query(
-                "SELECT name, type AS type_, \"notnull\" AS not_null, dflt_value, pk FROM pragma_table_info(?) ORDER BY cid",
+                "SELECT name, type AS type_, \"notnull\" AS not_null, dflt_value, pk FROM pragma_table_xinfo(?) WHERE hidden <> 1 ORDER BY cid",
             )
             .bind::<Text, _>(&name)
             .load(conn)?;
@@ -274,9 +277,22 @@ mod sqlite {
             }
             pk.sort();
             table.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+            // The stored CREATE TABLE text holds what no pragma shows: CHECK constraints,
+            // generated columns' expressions, STRICT, WITHOUT ROWID, AUTOINCREMENT.
+            let definition: Vec<NameRow> = diesel::sql_query(
+                "SELECT sql AS name FROM sqlite_master WHERE type = 'table' AND name = ? AND sql IS NOT NULL",
+            )
+            .bind::<Text, _>(&name)
+            .load(conn)?;
+            table.checks.extend(
+                definition
+                    .into_iter()
+                    .map(|d| format!("definition: {}", normalize_sql(&d.name))),
+            );
             let indexes: Vec<Index> = diesel::sql_query(
                 "SELECT il.name AS name, il.\"unique\" AS \"unique\", il.origin AS origin, \
-                 (SELECT group_concat(ii.name, ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno) ii) AS columns \
+                 coalesce((SELECT group_concat(coalesce(ii.name, '<expression>'), ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno) ii), '') AS columns, \
+                 (SELECT m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.name = il.name) AS sql \
                  FROM pragma_index_list(?) il",
             )
             .bind::<Text, _>(&name)
@@ -286,8 +302,12 @@ mod sqlite {
                 let descriptor = match (i.origin.as_str(), i.unique) {
                     ("pk", _) => continue,
                     ("u", _) => format!("UNIQUE({})", i.columns),
-                    (_, true) => format!("UNIQUE INDEX {}({})", i.name, i.columns),
-                    (_, false) => format!("INDEX {}({})", i.name, i.columns),
+                    _ => match &i.sql {
+                        // Its own text covers expressions, collations and WHERE clauses.
+                        Some(sql) => normalize_sql(sql),
+                        None if i.unique => format!("UNIQUE INDEX {}({})", i.name, i.columns),
+                        None => format!("INDEX {}({})", i.name, i.columns),
+                    },
                 };
                 table.indexes.insert(descriptor);
             }
