@@ -3,6 +3,7 @@
 //! under a lock. diesel's own version table is kept, so the plain diesel CLI still works.
 
 pub mod diesel_cli;
+pub mod dump;
 mod error;
 pub mod history;
 pub mod lock;
