@@ -3,6 +3,7 @@
 
 mod backup_cmds;
 mod consolidate;
+mod corpus;
 mod migrate_cmds;
 mod migrate_lock;
 mod migrate_refusals;
