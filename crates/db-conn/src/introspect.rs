@@ -21,6 +21,8 @@ pub struct SchemaSnapshot {
     /// name -> whitespace-normalized definition
     pub views: BTreeMap<String, String>,
     pub triggers: BTreeMap<String, String>,
+    /// Every other object, one line each ([`crate::objects`]).
+    pub objects: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -89,6 +91,7 @@ impl SchemaSnapshot {
             DbConnection::Sqlite(c) => sqlite::capture(c)?,
             DbConnection::Pg(c) => postgres::capture(c)?,
         };
+        snap.objects = crate::objects::capture(conn)?;
         // The migration tool's own bookkeeping is not part of the application schema.
         snap.tables
             .retain(|name, _| !name.starts_with(BOOKKEEPING_PREFIX));
@@ -158,6 +161,12 @@ impl SchemaSnapshot {
                 }
             },
         );
+        for only in self.objects.difference(&other.objects) {
+            out.push(format!("only {left} has {only}"));
+        }
+        for only in other.objects.difference(&self.objects) {
+            out.push(format!("only {right} has {only}"));
+        }
         out
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod introspect;
+pub mod objects;
 pub mod paths;
 pub mod scratch;
 pub mod sql;

@@ -113,70 +113,95 @@ pub fn drift(
     Ok(live.diff_labeled(&expected, "the live database", "the migration history"))
 }
 
-/// For each migration: up, snapshot, down, snapshot must equal the state before. Returns the
-/// folders whose down does not reverse their up, with the differences.
+/// For each migration: up, snapshot, down, snapshot must equal the state before, and up again
+/// must give the same schema. Returns every migration whose down does not reverse its up, with
+/// the differences. When a probe leaves the scratch database unusable (a down.sql that cannot
+/// be undone, an up.sql that fails the second time), the probe goes on from a new scratch
+/// database built up to that migration, so one defect does not hide the next.
 pub fn check_reversible(
     place: &ScratchPlace,
     migrations: &[&Migration],
 ) -> Result<Vec<String>, MigrateError> {
-    with_scratch(place, |scratch| {
-        let mut problems = Vec::new();
-        // A migration whose SQL fails is a defect of the history, reported as such with what was
-        // found before it. A failed transactional down.sql was rolled back to its savepoint, so
-        // the later migrations are still checked; any other failure ends the probe there,
-        // since what follows depends on it.
-        let failed = |m: &Migration, what: &str, e: MigrateError| {
-            let reason = match e {
-                MigrateError::Failed { message, .. } => message,
-                other => other.to_string(),
-            };
-            format!("{}: {what} fails: {reason}", m.folder)
+    let mut problems = Vec::new();
+    let mut start = 0;
+    while start < migrations.len() {
+        let resume = with_scratch(place, |scratch| {
+            if run_ups(scratch, &migrations[..start]).is_err() {
+                return Ok(None); // the chain itself does not build again: reported already
+            }
+            probe(scratch, &migrations[start..], &mut problems)
+        })?;
+        match resume {
+            Some(next) => start += next,
+            None => break,
+        }
+    }
+    Ok(problems)
+}
+
+/// Probes `migrations` in order on `scratch`. Returns where to go on from (an index into
+/// `migrations`) when the database became unusable, None when done or when nothing after can
+/// run (an up.sql that fails).
+fn probe(
+    scratch: &mut DbConnection,
+    migrations: &[&Migration],
+    problems: &mut Vec<String>,
+) -> Result<Option<usize>, MigrateError> {
+    // A migration whose SQL fails is a defect of the history, reported as such.
+    let failed = |m: &Migration, what: &str, e: MigrateError| {
+        let reason = match e {
+            MigrateError::Failed { message, .. } => message,
+            other => other.to_string(),
         };
-        for m in migrations {
-            let before = SchemaSnapshot::capture(scratch)?;
-            if let Err(e) = run_one(scratch, m, &m.up) {
-                problems.push(failed(m, "up.sql", e));
-                break;
-            }
-            let Some(down) = &m.down else {
-                problems.push(format!("{}: no down.sql", m.folder));
+        format!("{}: {what} fails: {reason}", m.folder)
+    };
+    for (i, m) in migrations.iter().enumerate() {
+        let before = SchemaSnapshot::capture(scratch)?;
+        if let Err(e) = run_one(scratch, m, &m.up) {
+            problems.push(failed(m, "up.sql", e));
+            return Ok(None);
+        }
+        let Some(down) = &m.down else {
+            problems.push(format!("{}: no down.sql", m.folder));
+            continue;
+        };
+        let after_up = SchemaSnapshot::capture(scratch)?;
+        if let Err(e) = run_one(scratch, m, down) {
+            problems.push(failed(m, "down.sql", e));
+            // A failed transactional down.sql was rolled back: the database is at after-up.
+            if m.run_in_transaction {
                 continue;
-            };
-            let after_up = SchemaSnapshot::capture(scratch)?;
-            if let Err(e) = run_one(scratch, m, down) {
-                problems.push(failed(m, "down.sql", e));
-                if m.run_in_transaction {
-                    continue;
-                }
-                break;
             }
-            let diff = before.diff_labeled(
-                &SchemaSnapshot::capture(scratch)?,
-                "before up",
-                "after up+down",
-            );
-            if !diff.is_empty() {
-                problems.push(format!(
-                    "{}: down.sql does not reverse up.sql: {}",
-                    m.folder,
-                    diff.join("; ")
-                ));
-            }
-            if let Err(e) = run_one(scratch, m, &m.up) {
+            return Ok(Some(i + 1));
+        }
+        let diff = before.diff_labeled(
+            &SchemaSnapshot::capture(scratch)?,
+            "before up",
+            "after up+down",
+        );
+        if !diff.is_empty() {
+            problems.push(format!(
+                "{}: down.sql does not reverse up.sql: {}",
+                m.folder,
+                diff.join("; ")
+            ));
+        }
+        if let Err(e) = run_one(scratch, m, &m.up) {
+            if diff.is_empty() {
                 problems.push(failed(
                     m,
                     "up.sql run again after down.sql (down.sql leaves something behind)",
                     e,
                 ));
-                break;
             }
-            if SchemaSnapshot::capture(scratch)? != after_up {
-                problems.push(format!(
-                    "{}: up.sql gives a different schema the second time",
-                    m.folder
-                ));
-            }
+            return Ok(Some(i + 1));
         }
-        Ok(problems)
-    })
+        if SchemaSnapshot::capture(scratch)? != after_up {
+            problems.push(format!(
+                "{}: up.sql gives a different schema the second time",
+                m.folder
+            ));
+        }
+    }
+    Ok(None)
 }

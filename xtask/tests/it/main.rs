@@ -8,4 +8,5 @@ mod migrate_cmds;
 mod migrate_lock;
 mod migrate_refusals;
 mod single_tree;
+mod squash_objects;
 mod support;
