@@ -240,9 +240,11 @@ mod sqlite {
         origin: String,
         #[diesel(sql_type = Text)]
         columns: String,
-        /// The CREATE INDEX text of an index written by hand (expressions, WHERE clauses).
+        /// The CREATE INDEX text of an index written by hand.
         #[diesel(sql_type = Nullable<Text>)]
         sql: Option<String>,
+        #[diesel(sql_type = Bool)]
+        partial: bool,
     }
 
     #[derive(QueryableByName)]
@@ -299,7 +301,7 @@ mod sqlite {
                     .map(|d| format!("definition: {}", normalize_sql(&d.name))),
             );
             let indexes: Vec<Index> = diesel::sql_query(
-                "SELECT il.name AS name, il.\"unique\" AS \"unique\", il.origin AS origin, \
+                "SELECT il.name AS name, il.\"unique\" AS \"unique\", il.origin AS origin, il.partial AS partial, \
                  coalesce((SELECT group_concat(coalesce(ii.name, '<expression>'), ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno) ii), '') AS columns, \
                  (SELECT m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.name = il.name) AS sql \
                  FROM pragma_index_list(?) il",
@@ -311,12 +313,12 @@ mod sqlite {
                 let descriptor = match (i.origin.as_str(), i.unique) {
                     ("pk", _) => continue,
                     ("u", _) => format!("UNIQUE({})", i.columns),
-                    _ => match &i.sql {
-                        // Its own text covers expressions, collations and WHERE clauses.
-                        Some(sql) => normalize_sql(sql),
-                        None if i.unique => format!("UNIQUE INDEX {}({})", i.name, i.columns),
-                        None => format!("INDEX {}({})", i.name, i.columns),
-                    },
+                    // Expressions and WHERE clauses are only in the index's own text.
+                    _ if i.partial || i.columns.contains("<expression>") => {
+                        normalize_sql(i.sql.as_deref().unwrap_or_default())
+                    }
+                    (_, true) => format!("UNIQUE INDEX {}({})", i.name, i.columns),
+                    (_, false) => format!("INDEX {}({})", i.name, i.columns),
                 };
                 table.indexes.insert(descriptor);
             }

@@ -187,13 +187,11 @@ fn probe(
             ));
         }
         if let Err(e) = run_one(scratch, m, &m.up) {
-            if diff.is_empty() {
-                problems.push(failed(
-                    m,
-                    "up.sql run again after down.sql (down.sql leaves something behind)",
-                    e,
-                ));
-            }
+            problems.push(failed(
+                m,
+                "up.sql run again after down.sql (down.sql leaves something behind)",
+                e,
+            ));
             return Ok(Some(i + 1));
         }
         if SchemaSnapshot::capture(scratch)? != after_up {
