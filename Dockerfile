@@ -25,6 +25,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY backend/Cargo.toml backend/Cargo.toml
 COPY crates/data-safety/Cargo.toml crates/data-safety/Cargo.toml
 COPY crates/db-conn/Cargo.toml crates/db-conn/Cargo.toml
+COPY crates/history-corpus/Cargo.toml crates/history-corpus/Cargo.toml
 COPY crates/imports/Cargo.toml crates/imports/Cargo.toml
 COPY crates/ledger/Cargo.toml crates/ledger/Cargo.toml
 COPY crates/migration-engine/Cargo.toml crates/migration-engine/Cargo.toml

@@ -218,7 +218,8 @@ pub fn scratch_db(server: &DatabaseTarget, purpose: &str) -> Result<ScratchDatab
     })
 }
 
-/// Drops every object of the `public` schema and every other user schema (not extensions' own),
+/// Drops every object of the `public` schema (relations, routines and aggregates, types,
+/// collations, text search objects, operators) and every other user schema (not extensions' own),
 /// the first statement of the restore transaction, so objects the backup does not have do not
 /// survive it. Extensions stay: the dump re-creates them with IF NOT EXISTS.
 const CLEAR_PUBLIC: &str = r#"
@@ -242,15 +243,37 @@ BEGIN
       WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm', 'r', 'p', 'f', 'S')
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
       UNION ALL
-      SELECT 4, format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure::text)
+      SELECT 4, format('DROP %s IF EXISTS %s CASCADE',
+               CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, p.oid::regprocedure::text)
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'public'
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
       UNION ALL
       SELECT 5, format('DROP TYPE IF EXISTS public.%I CASCADE', t.typname)
       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r', 'm')
+      WHERE n.nspname = 'public' AND (t.typtype IN ('e', 'd', 'r', 'm')
+        OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c')))
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 6, format('DROP COLLATION IF EXISTS public.%I CASCADE', c.collname)
+      FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+      WHERE n.nspname = 'public'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 7, format('DROP TEXT SEARCH CONFIGURATION IF EXISTS public.%I CASCADE', c.cfgname)
+      FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+      WHERE n.nspname = 'public'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 8, format('DROP TEXT SEARCH DICTIONARY IF EXISTS public.%I CASCADE', t.dictname)
+      FROM pg_ts_dict t JOIN pg_namespace n ON n.oid = t.dictnamespace
+      WHERE n.nspname = 'public'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 9, format('DROP OPERATOR IF EXISTS %s CASCADE', o.oid::regoperator::text)
+      FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+      WHERE n.nspname = 'public'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = o.oid AND d.deptype = 'e')
     ) todo ORDER BY ord, s))
   LOOP
     EXECUTE stmt;

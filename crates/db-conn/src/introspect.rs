@@ -338,9 +338,11 @@ mod sqlite {
             }
             snap.tables.insert(name, table);
         }
+        // Triggers are keyed `name on table`, as on PostgreSQL, where names are per table.
         for (kind, map) in [("view", &mut snap.views), ("trigger", &mut snap.triggers)] {
             let rows: Vec<NameSqlRow> = diesel::sql_query(
-                "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL ORDER BY name",
+                "SELECT CASE type WHEN 'trigger' THEN name || ' on ' || tbl_name ELSE name END AS name, sql \
+                 FROM sqlite_master WHERE type = ? AND sql IS NOT NULL ORDER BY name",
             )
             .bind::<Text, _>(kind)
             .load(conn)?;
@@ -508,7 +510,8 @@ mod postgres {
             snap.views.insert(v.name, normalize_sql(&v.sql));
         }
         let triggers: Vec<NameSqlRow> = diesel::sql_query(
-            "SELECT t.tgname::text AS name, pg_get_triggerdef(t.oid) AS sql FROM pg_trigger t \
+            // A trigger's name is unique only per table (diesel names every one `set_updated_at`).
+            "SELECT t.tgname::text || ' on ' || c.relname::text AS name, pg_get_triggerdef(t.oid) AS sql FROM pg_trigger t \
              JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = current_schema() AND NOT t.tgisinternal ORDER BY 1",
         )

@@ -3,8 +3,6 @@
 //! crate (no mocked database anywhere). `REQUIRE_POSTGRES=1` turns a missing server into a
 //! failure instead of a printed skip.
 
-pub mod corpus;
-
 use db_conn::DatabaseTarget;
 use db_conn::{self as db, DbConnection};
 

@@ -1,6 +1,8 @@
 //! `cargo xtask bench consolidate`: how long consolidation takes for the repository's 19-step
 //! history and generated chains (default 100 and 500 migrations), with the live database on
-//! each backend, and what it buys: a fresh install from the baseline against the chain.
+//! each backend, and what it buys: a fresh install from the baseline against the chain. Then
+//! the hard corpus (`super::corpus`): consolidation of a 320-migration history holding every
+//! kind of object, and its install by this tool against the plain diesel CLI.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +24,9 @@ pub struct BenchConsolidate {
     pub runs: usize,
     #[arg(long, value_name = "URL")]
     pub pg_url: Option<String>,
+    /// Migrations in each hard generated history (every object kind); 0 skips them
+    #[arg(long, default_value_t = 320)]
+    pub corpus: usize,
 }
 
 /// A chain of `n` migrations, identical in both trees: tables, added columns, indexes, a seed row.
@@ -136,6 +141,16 @@ impl BenchConsolidate {
                     "fresh_install_chain_ms": ms(ci), "fresh_install_baseline_ms": ms(bi),
                 }));
             }
+        }
+        if self.corpus > 0 {
+            let corpus = super::corpus::CorpusBench {
+                sh,
+                xtask: &bench.xtask,
+                server: &bench.server,
+                migrations: self.corpus,
+                runs: self.runs,
+            };
+            results.extend(corpus.run(ctx)?);
         }
         ctx.report.set("results", results);
         Ok(())

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod consolidate;
+mod corpus;
 pub mod import;
 pub mod migrate;
 pub mod valuation;
@@ -23,7 +24,7 @@ pub enum BenchWhich {
     Backup(backup::BenchBackup),
     /// Fresh install of the migration chain: xtask apply vs the diesel CLI
     Migrate(migrate::BenchMigrate),
-    /// Consolidation time by chain length; fresh install from the baseline vs the chain
+    /// Consolidation time by chain length and on the hard 320-migration corpus; installs vs the chain and the diesel CLI
     Consolidate(consolidate::BenchConsolidate),
     /// IBKR Flex statement import: rows/s and peak memory, 10x the trades vs the base size
     Import(import::BenchImport),

@@ -273,7 +273,8 @@ fn external_content(sql: &str) -> Option<bool> {
 
 /// A catalog entry's SQL, as SQLite keeps it, ending with `;`. SQLite keeps the comments that
 /// followed the last token of an unterminated statement: the `;` goes on a line of its own
-/// (where no comment hides it), and SQLite then keeps the very same text.
+/// (where no comment hides it; a new line only if the text does not end with one), and
+/// SQLite then keeps the very same text.
 fn terminated(sql: &str) -> String {
     let pieces = dump::split(sql);
     let open = pieces
@@ -281,7 +282,7 @@ fn terminated(sql: &str) -> String {
         .any(|p| matches!(p, Piece::Statement(s) if !s.terminated));
     match pieces.last() {
         _ if !open => format!("{sql}\n"),
-        Some(Piece::Comment(_)) => format!("{sql}\n;\n"),
+        Some(Piece::Comment(_)) if !sql.ends_with('\n') => format!("{sql}\n;\n"),
         _ => format!("{sql};\n"),
     }
 }
@@ -398,5 +399,43 @@ mod tests {
             leave_to_default("INSERT INTO other (a) VALUES (1);", &defaults),
             None
         );
+    }
+
+    #[test]
+    fn sqlite_keeps_the_very_text_of_each_terminated_catalog_entry() {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        #[derive(diesel::QueryableByName)]
+        struct Sql {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            sql: String,
+        }
+        let texts = [
+            "CREATE INDEX a ON t (r)",
+            "CREATE INDEX b ON t (lower(r))\n ",
+            "CREATE INDEX d ON t (id, r)\n-- a comment; and a new line\n",
+        ];
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, r TEXT)")
+            .unwrap();
+        for text in texts {
+            conn.batch_execute(&terminated(text)).unwrap();
+        }
+        let kept: Vec<String> =
+            diesel::sql_query("SELECT sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+                .load::<Sql>(&mut conn)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.sql)
+                .collect();
+        assert_eq!(kept, texts);
+        // A file may end in a comment with no new line; mid-file that text cannot be kept:
+        // the baseline's copy gains the one new line that ends the comment.
+        let last = "CREATE INDEX c ON t (r, id)\n-- a comment ends the file";
+        conn.batch_execute(&terminated(last)).unwrap();
+        let kept: Sql = diesel::sql_query("SELECT sql FROM sqlite_master WHERE name = 'c'")
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(kept.sql, format!("{last}\n"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use db_conn::DatabaseTarget;
 use diesel::prelude::*;
-use test_kit::corpus::{self, History};
+use history_corpus::{self as corpus, History};
 
 use crate::support::*;
 
@@ -19,14 +19,14 @@ const PG_MIGRATIONS: usize = 320;
 const SQLITE_MIGRATIONS: usize = 300;
 
 /// A plain diesel project holding one generated tree.
-struct Project {
+pub(crate) struct Project {
     _dir: tempfile::TempDir,
-    tree: PathBuf,
-    history: History,
+    pub(crate) tree: PathBuf,
+    pub(crate) history: History,
 }
 
 impl Project {
-    fn new(backend: db_conn::Backend) -> Self {
+    pub(crate) fn new(backend: db_conn::Backend) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let tree = dir.path().join("migrations");
         let history = match backend {
@@ -41,12 +41,12 @@ impl Project {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.history.folders.len()
     }
 
     /// `args` on this project's tree.
-    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+    pub(crate) fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let dir = self.tree.to_str().expect("utf-8 temp path");
         [&["--migrations-dir", dir][..], args].concat()
     }
@@ -88,12 +88,12 @@ impl Project {
 }
 
 /// The tree's checksum file, which a plain diesel tree lacks and `check` requires.
-fn write_checksums(tree: &Path) {
+pub(crate) fn write_checksums(tree: &Path) {
     let set = migration_engine::MigrationSet::from_dir(tree).expect("read the tree");
     migration_engine::sumfile::write(tree, &set).expect("write migrations.sum");
 }
 
-fn new_db(backend: db_conn::Backend, test: &str) -> Option<TestDb> {
+pub(crate) fn new_db(backend: db_conn::Backend, test: &str) -> Option<TestDb> {
     match backend {
         db_conn::Backend::Postgres => TestDb::postgres(test),
         db_conn::Backend::Sqlite => Some(TestDb::sqlite()),
@@ -101,7 +101,7 @@ fn new_db(backend: db_conn::Backend, test: &str) -> Option<TestDb> {
 }
 
 /// The schema as comparable text, without diesel's and the tool's bookkeeping tables.
-fn schema_text(db: &TestDb) -> String {
+pub(crate) fn schema_text(db: &TestDb) -> String {
     match &db.target {
         DatabaseTarget::Postgres { url } => corpus::pg_schema_dump(url).expect("pg_dump"),
         DatabaseTarget::Sqlite { path } => corpus::sqlite_schema_text(path).expect("sqlite_master"),
@@ -237,7 +237,7 @@ fn check_passes_and_names_broken_down_sql(
 }
 
 /// Tables of the live schema that hold no row (bookkeeping tables aside).
-fn empty_tables(db: &TestDb) -> Vec<String> {
+pub(crate) fn empty_tables(db: &TestDb) -> Vec<String> {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]

@@ -4,6 +4,7 @@
 mod backup_cmds;
 mod consolidate;
 mod corpus;
+mod corpus_consolidate;
 mod migrate_cmds;
 mod migrate_lock;
 mod migrate_refusals;

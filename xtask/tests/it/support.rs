@@ -191,3 +191,26 @@ pub fn strings(v: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// SHA-256 of every file under `dir`, by relative path: a tree compared byte for byte.
+pub fn file_sums(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()) {
+            if e.is_dir() {
+                stack.push(e);
+            } else {
+                let rel = e.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(
+                    rel,
+                    <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&e).unwrap())
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
+                );
+            }
+        }
+    }
+    out
+}
