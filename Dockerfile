@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# The personalfinance backend image. Railway builds it (railway.toml: builder = "DOCKERFILE");
+# The personalfinance backend image. Railway builds it (the Dockerfile at the upload's root;
+# .railway/railway.ts has no builder field);
 # by hand:
 #   docker build -t personalfinance .
 #   docker run --rm -p 8000:8000 -e API_TOKEN="$(openssl rand -hex 32)" \

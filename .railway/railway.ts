@@ -1,50 +1,41 @@
 /**
- * Railway infrastructure-as-code for personalfinance: the same service settings as
- * ../railway.toml, plus what that file cannot say (the volume and the variables).
+ * Railway infrastructure-as-code for personalfinance: the one Railway configuration of this
+ * repository (Railway stopped reading railway.toml / railway.json on 2026-12-01).
  *
- * STATUS: prepared, not yet in force. Railway reads ../railway.toml (config-as-code) until
- * 2026-12-01, and a service cannot be managed by both files at once, so ../railway.toml is
- * authoritative today. To switch (before that date):
- *   1. delete ../railway.toml in the same commit that starts using this file;
- *   2. `railway link` (pick the project and environment), then `railway config plan`;
- *   3. read the plan: it must NOT delete or replace the volume `personalfinance-data`
- *      (omitting a resource from this file deletes it, and the volume holds the database);
- *   4. `railway config apply`.
- * `railway config migrate` generates an equivalent file from ../railway.toml; compare.
- * backend/tests/it/deploy.rs checks that every setting of ../railway.toml appears here with
- * the same value.
+ * Only fields the IaC reference (docs.railway.com/infrastructure-as-code/reference) documents:
+ * service `start`, `healthcheck`, `healthcheckTimeout`, `replicas`, `volumeMounts`, `env`;
+ * `volume(name)`; `preserve()`. backend/tests/it/deploy.rs fails on any other field.
  *
- * The `railway` npm package provides `railway/iac`; it is not installed in this repository
- * (nothing here builds TypeScript): the Railway CLI evaluates this file.
+ * What the reference has no field for, and where it went instead:
+ *   - the builder / Dockerfile path: Railway uses the `Dockerfile` at the root of what
+ *     `railway up` uploads (its Dockerfile docs);
+ *   - a pre-deploy step: `backend serve` applies pending migrations (SQLite or PostgreSQL)
+ *     under the migration lock before it listens, so the healthcheck passes only after them;
+ *   - a restart policy: Railway's default applies (the guard's refusals exit non-zero).
+ *
+ * Applying it: `railway link`, `npm install --no-save railway@3.11.0` (the `railway/iac`
+ * SDK), `railway config plan`, then `railway config apply`. Read the plan first: it must NOT
+ * delete, detach or replace the volume (omitting a resource from this file deletes it, and
+ * the volume holds the database). The deploy workflow runs
+ * `railway config plan --detailed-exit-code` before `railway up` and stops on any drift.
  */
 import { defineRailway, preserve, project, service, volume } from "railway/iac";
 
 export default defineRailway(() => {
   /**
    * The SQLite database and its data marker live here. Railway mounts a volume only when the
-   * app container starts: not during the build, not in preDeployCommand.
-   * One volume per service, and a service with a volume runs one replica.
+   * app container starts (not during the build). One volume per service, one replica.
    */
   const data = volume("personalfinance-data");
 
   const backend = service("backend", {
     // No `source`: .github/workflows/deploy.yml deploys with `railway up` after a backup.
     // A GitHub source would deploy on every push without that backup.
-    build: {
-      builder: "DOCKERFILE",
-      dockerfilePath: "Dockerfile",
-    },
-    deploy: {
-      startCommand: "backend serve",
-      // A separate container without the volume: migrates PostgreSQL before the new
-      // deployment starts (a failure stops the deploy); on SQLite it does nothing.
-      preDeployCommand: ["backend migrate --if-postgres"],
-      healthcheckPath: "/health",
-      healthcheckTimeout: 300,
-      // The persistence guard exits non-zero on a misconfiguration: retrying cannot fix it.
-      restartPolicyType: "ON_FAILURE",
-      restartPolicyMaxRetries: 3,
-    },
+    // Guard, then migrations under the migration lock, then listen (the Dockerfile's CMD too).
+    start: "backend serve",
+    // Public liveness + database reachable; traffic moves only once it answers.
+    healthcheck: "/health",
+    healthcheckTimeout: 300,
     replicas: 1,
     // The Dockerfile's data folder; DATABASE_PATH below names the file on it.
     volumeMounts: {

@@ -30,12 +30,8 @@ enum Command {
         #[arg(long)]
         dev: bool,
     },
-    /// Apply pending migrations and exit.
-    Migrate {
-        /// Do nothing on SQLite (for a pre-deploy step that runs without the data volume).
-        #[arg(long)]
-        if_postgres: bool,
-    },
+    /// Apply pending migrations and exit (`serve` does it too, before it listens).
+    Migrate,
     /// Data safety: backup, restore, export, import, transfer, integrity.
     #[command(flatten)]
     Data(backend::backup_cli::DataCommand),
@@ -90,11 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 backend::server::shutdown_signal(),
             ))?;
         }
-        Command::Migrate { if_postgres } => {
-            if if_postgres && target.sqlite_path().is_some() {
-                println!("{}: SQLite: skipped; its migrations run when `backend serve` starts, where the volume is mounted", target.display());
-                return Ok(());
-            }
+        Command::Migrate => {
             backend::guard::check(&target)?;
             let (_, applied) = backend::server::prepare(&target)?;
             println!(

@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod ci;
 mod consolidate;
+mod container_drill;
 mod context;
 mod layout;
 mod migrate;
@@ -95,6 +96,8 @@ enum Command {
     Transfer(backup::TransferCmd),
     /// Engine checks, foreign keys, orphans, per-table counts, newest asset snapshot; fails on problems
     Integrity(backup::IntegrityCmd),
+    /// Build the runtime image on a debootstrapped Debian, run it on a volume: /health, uid 10001, rows kept (root, podman)
+    ContainerDrill(container_drill::ContainerDrill),
     /// The CI step before a deploy: backup (--remote URL for the running service), verify, migration check
     PreDeploy(backup::PreDeployCmd),
 }
@@ -126,6 +129,7 @@ impl Command {
             Command::Transfer(_) => "transfer",
             Command::Integrity(_) => "integrity",
             Command::PreDeploy(_) => "pre-deploy",
+            Command::ContainerDrill(_) => "container-drill",
         }
     }
 }
@@ -180,6 +184,7 @@ fn main() -> std::process::ExitCode {
             Command::Transfer(cmd) => cmd.run(&sh, &mut ctx),
             Command::Integrity(cmd) => cmd.run(&sh, &mut ctx),
             Command::PreDeploy(cmd) => cmd.run(&sh, &mut ctx),
+            Command::ContainerDrill(cmd) => cmd.run(&sh, &mut ctx),
         }
     });
     let failed = outcome.as_ref().err().map(|e| format!("{e:#}"));

@@ -2,8 +2,9 @@
 //! account: the Dockerfile builds the `backend` package's `backend` binary and runs it as a
 //! non-root user on the data folder the guard and README name; `.dockerignore` admits exactly
 //! what the build needs; the dependency stage's stub workspace loads; the binary links only
-//! what the runtime image installs; railway.toml uses only keys Railway reads, its commands
-//! exist in the binary, and `.railway/railway.ts` says the same.
+//! what the runtime image installs; `.railway/railway.ts`, the only Railway configuration,
+//! uses only what the IaC reference documents, its start command migrates before serving, and
+//! the deploy workflow checks it against Railway (`config plan`) before `railway up`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,20 +14,39 @@ use axum::http::StatusCode;
 use db_conn::{DatabaseTarget, DEFAULT_SQLITE_PATH};
 use serde_json::Value;
 
+use crate::railway_ts::{self, RailwayTs, Value as Ts};
 use crate::support::{TestApp, TestDb};
 
-/// Every key Railway's config-as-code reads (docs: config-as-code reference).
-const DOCUMENTED_BUILD_KEYS: &[&str] =
-    &["builder", "dockerfilePath", "buildCommand", "watchPatterns"];
-const DOCUMENTED_DEPLOY_KEYS: &[&str] = &[
-    "startCommand",
-    "preDeployCommand",
-    "healthcheckPath",
-    "healthcheckTimeout",
-    "restartPolicyType",
-    "restartPolicyMaxRetries",
-    "cronSchedule",
+/// What the IaC reference (docs.railway.com/infrastructure-as-code/reference) documents: the
+/// `railway/iac` exports, a service's fields, a volume's fields, a project's fields.
+const DOCUMENTED_EXPORTS: &[&str] = &[
+    "defineRailway",
+    "project",
+    "service",
+    "github",
+    "image",
+    "preserve",
+    "postgres",
+    "redis",
+    "mysql",
+    "mongo",
+    "volume",
+    "bucket",
+    "group",
 ];
+const DOCUMENTED_SERVICE_FIELDS: &[&str] = &[
+    "source",
+    "build",
+    "start",
+    "healthcheck",
+    "healthcheckTimeout",
+    "replicas",
+    "env",
+    "volumeMounts",
+    "domains",
+];
+const DOCUMENTED_VOLUME_FIELDS: &[&str] = &["region", "sizeMB"];
+const DOCUMENTED_PROJECT_FIELDS: &[&str] = &["resources"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -433,138 +453,241 @@ fn binary_links_only_what_the_runtime_installs() {
     }
 }
 
-#[test]
-fn railway_toml_uses_only_documented_keys() {
-    let config = toml_file("railway.toml");
-    for (section, value) in &config {
-        let keys = match section.as_str() {
-            "build" => DOCUMENTED_BUILD_KEYS,
-            "deploy" => DOCUMENTED_DEPLOY_KEYS,
-            other => panic!("railway.toml: [{other}] is not a section Railway reads"),
-        };
-        for key in value.as_table().expect("a table").keys() {
-            assert!(
-                keys.contains(&key.as_str()),
-                "railway.toml: [{section}] {key} is not a key Railway reads"
-            );
-        }
-    }
-    let build = config["build"].as_table().unwrap();
-    let deploy = config["deploy"].as_table().unwrap();
-    assert_eq!(build["builder"].as_str(), Some("DOCKERFILE"));
-    let dockerfile = build["dockerfilePath"].as_str().unwrap();
-    assert!(repo().join(dockerfile).is_file(), "{dockerfile}");
-    assert_eq!(deploy["healthcheckPath"].as_str(), Some("/health"));
-    assert!(deploy["healthcheckTimeout"].as_integer().unwrap() > 0);
-    assert!(
-        ["ON_FAILURE", "ALWAYS", "NEVER"].contains(&deploy["restartPolicyType"].as_str().unwrap())
-    );
-    assert!(deploy["restartPolicyMaxRetries"].as_integer().unwrap() > 0);
-    assert!(deploy["preDeployCommand"]
-        .as_array()
-        .expect("preDeployCommand is an array")
-        .iter()
-        .all(|c| c.is_str()));
-}
-
 fn words(command: &str) -> Vec<&str> {
     command.split_whitespace().collect()
 }
 
-/// startCommand and preDeployCommand are commands of the binary the image ships; the
-/// pre-deploy command (no volume there) leaves SQLite alone and migrates PostgreSQL.
-#[test]
-fn railway_commands_are_commands_of_the_binary() {
-    let config = toml_file("railway.toml");
-    let deploy = config["deploy"].as_table().unwrap();
-    let start = words(deploy["startCommand"].as_str().unwrap());
-    assert_eq!(start[0], "backend");
-    help(&start[1..]);
-    let pre: Vec<&str> = deploy["preDeployCommand"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(pre.len(), 1);
-    let pre = words(pre[0]);
-    assert_eq!(pre[0], "backend");
-    help(&pre[1..]);
+fn railway_ts() -> RailwayTs {
+    railway_ts::read(
+        &read(".railway/railway.ts"),
+        &["service", "volume", "project"],
+    )
+}
 
-    let run = |env: &[(&str, &str)]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
-        cmd.args(&pre[1..])
-            .env_remove("DATABASE_URL")
-            .env_remove("DATABASE_PATH");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("run the pre-deploy command")
-    };
-    // SQLite, on Railway, without the volume (as in the pre-deploy container): nothing done.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("data").join("personalfinance.db");
-    let out = run(&[
-        ("DATABASE_PATH", db.to_str().unwrap()),
-        ("RAILWAY_ENVIRONMENT", "production"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+/// The backend service's config object in railway.ts.
+fn backend_service(ts: &RailwayTs) -> Ts {
+    let args = ts.only("service");
+    assert_eq!(
+        args[0],
+        Ts::Str("backend".into()),
+        "the service is `backend`"
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped"));
-    assert!(
-        !db.exists() && !db.parent().unwrap().exists(),
-        "nothing created"
-    );
-    // PostgreSQL: migrated.
-    if let Some(pg) = TestDb::postgres("railway_commands_are_commands_of_the_binary") {
-        let url = crate::binary::database_url(&pg);
-        let out = run(&[("DATABASE_URL", url.as_str())]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut conn = pg.connect();
-        let status = pf_data::migrations::status(&mut conn).unwrap();
-        assert!(status.pending.is_empty() && !status.applied.is_empty());
+    args[1].clone()
+}
+
+fn str_field<'a>(config: &'a Ts, key: &str) -> &'a str {
+    match config.get(key) {
+        Some(Ts::Str(s)) => s,
+        other => panic!("railway.ts: `{key}` must be a string, is {other:?}"),
     }
+}
+
+/// railway.ts is the only Railway configuration and uses only what the IaC reference
+/// documents; it declares the volume at the data folder, the variables and the secrets.
+#[test]
+fn railway_ts_uses_only_documented_fields() {
+    let ts = railway_ts();
+    assert_eq!(ts.imports.len(), 1, "{:?}", ts.imports);
+    let (module, names) = &ts.imports[0];
+    assert_eq!(module, "railway/iac");
+    for name in names {
+        assert!(
+            DOCUMENTED_EXPORTS.contains(&name.as_str()),
+            "railway.ts imports `{name}`, which the IaC reference does not document"
+        );
+    }
+    let service = backend_service(&ts);
+    for key in service.keys() {
+        assert!(
+            DOCUMENTED_SERVICE_FIELDS.contains(&key),
+            "railway.ts: service field `{key}` is not in the IaC reference"
+        );
+    }
+    // No source: deploys come from the workflow's `railway up`, after its backup.
+    assert!(service.get("source").is_none());
+    assert_eq!(str_field(&service, "healthcheck"), "/health");
+    assert!(matches!(service.get("healthcheckTimeout"), Some(Ts::Num(n)) if *n > 0.0));
+    // A service with a volume runs one replica.
+    assert_eq!(service.get("replicas"), Some(&Ts::Num(1.0)));
+
+    let volume = ts.only("volume");
+    let Ts::Str(volume_name) = &volume[0] else {
+        panic!("volume(name)")
+    };
+    assert_eq!(volume_name, "personalfinance-data");
+    if let Some(config) = volume.get(1) {
+        for key in config.keys() {
+            assert!(
+                DOCUMENTED_VOLUME_FIELDS.contains(&key),
+                "volume field `{key}`"
+            );
+        }
+    }
+    let mounts = service.get("volumeMounts").expect("volumeMounts");
+    assert_eq!(mounts.keys(), ["/app/data"], "the Dockerfile's data folder");
+    assert_eq!(mounts.get("/app/data"), Some(&Ts::Name("data".into())));
+
+    let env = service.get("env").expect("env");
+    assert_eq!(
+        str_field(env, "DATABASE_PATH"),
+        "/app/data/personalfinance.db"
+    );
+    assert_eq!(str_field(env, "RAILWAY_RUN_UID"), "0");
+    for secret in ["API_TOKEN", "ADMIN_TOKEN"] {
+        assert_eq!(
+            env.get(secret),
+            Some(&Ts::Call("preserve".into(), vec![])),
+            "{secret} is kept from Railway, never written here"
+        );
+    }
+
+    let project = ts.only("project");
+    assert_eq!(project[0], Ts::Str("personalfinance".into()));
+    for key in project[1].keys() {
+        assert!(
+            DOCUMENTED_PROJECT_FIELDS.contains(&key),
+            "project field `{key}`"
+        );
+    }
+    // Omitting a resource deletes it: the volume must be listed, or apply deletes the data.
+    assert_eq!(
+        project[1].get("resources"),
+        Some(&Ts::Array(vec![
+            Ts::Name("backend".into()),
+            Ts::Name("data".into())
+        ]))
+    );
+    // No builder field exists: Railway uses the `Dockerfile` at the root of the upload.
+    assert!(repo().join("Dockerfile").is_file());
+}
+
+/// No config-as-code file is left: Railway no longer reads them, `railway config plan`
+/// refuses a service still managed by one, and `railway config migrate` would pick any up.
+#[test]
+fn railway_ts_is_the_only_railway_configuration() {
+    let mut found = Vec::new();
+    let mut stack = vec![repo()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let name = entry.file_name();
+            let name = name.to_str().unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                if !matches!(name, ".git" | "target" | "node_modules") {
+                    stack.push(entry.path());
+                }
+            } else if matches!(name, "railway.toml" | "railway.json") {
+                found.push(entry.path());
+            }
+        }
+    }
+    assert!(found.is_empty(), "config-as-code files left: {found:?}");
+    let readme = read("README.md");
+    assert!(readme.contains("`.railway/railway.ts` is the only Railway configuration"));
+}
+
+/// The start command is the binary's `serve`, the Dockerfile's CMD too, and it migrates
+/// before it listens: on SQLite on the volume, and on PostgreSQL (where the pre-deploy step
+/// used to do it). Without the volume on Railway it refuses and creates nothing.
+#[test]
+fn railway_start_command_migrates_before_serving() {
+    let service = backend_service(&railway_ts());
+    let start = words(str_field(&service, "start"));
+    assert_eq!(start, ["backend", "serve"]);
+    help(&start[1..]);
+    let stages = stages();
+    let cmd = args_of(&stages[1], "CMD");
+    assert_eq!(cmd, [r#"["backend", "serve"]"#], "CMD and start agree");
+
+    let migrated_once_listening = |database: &str, env: &[(&str, &str)]| {
+        let server =
+            crate::binary::start_command(crate::binary::serve_command(Some(database), env));
+        let target = DatabaseTarget::resolve(Some(database)).unwrap();
+        let mut conn = db_conn::establish(&target).unwrap();
+        let status = pf_data::migrations::status(&mut conn).unwrap();
+        assert!(
+            status.pending.is_empty() && !status.applied.is_empty(),
+            "{database}"
+        );
+        let (code, body) = crate::binary::http(&server.addr, "GET", "/health", None);
+        assert_eq!(code, 200, "{body}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let volume = dir.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    let db = volume.join("personalfinance.db");
+    migrated_once_listening(
+        db.to_str().unwrap(),
+        &[
+            ("RAILWAY_ENVIRONMENT", "production"),
+            ("RAILWAY_VOLUME_MOUNT_PATH", volume.to_str().unwrap()),
+        ],
+    );
+    if let Some(pg) = TestDb::postgres("railway_start_command_migrates_before_serving") {
+        migrated_once_listening(&crate::binary::database_url(&pg), &[]);
+    }
+
+    let ephemeral = dir.path().join("ephemeral").join("personalfinance.db");
+    let (status, stderr) = crate::binary::run_to_exit(crate::binary::serve_command(
+        Some(ephemeral.to_str().unwrap()),
+        &[("RAILWAY_ENVIRONMENT", "production")],
+    ));
+    assert!(!status.success(), "{stderr}");
+    assert!(!ephemeral.exists(), "nothing created off the volume");
 }
 
 #[tokio::test]
 async fn healthcheck_path_answers_without_a_token() {
-    let config = toml_file("railway.toml");
-    let path = config["deploy"]["healthcheckPath"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = backend_service(&railway_ts());
+    let path = str_field(&service, "healthcheck").to_owned();
     let app = TestApp::new(TestDb::sqlite());
     let (status, body) = app.call_raw("GET", &path, None, None, false).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-/// Every setting of railway.toml appears in .railway/railway.ts with the same value, so the
-/// switch to infrastructure-as-code changes nothing.
+/// The deploy workflow checks the live Railway environment against railway.ts
+/// (`railway config plan --detailed-exit-code`, the SDK installed first) before `railway up`,
+/// stops on pending changes (exit 2), and uses one pinned CLI new enough for IaC.
 #[test]
-fn railway_ts_mirrors_railway_toml() {
-    let ts: String = read(".railway/railway.ts")
+fn deploy_workflow_plans_before_railway_up() {
+    let workflow = read(".github/workflows/deploy.yml");
+    let position = |needle: &str| {
+        workflow
+            .find(needle)
+            .unwrap_or_else(|| panic!("deploy.yml lacks `{needle}`"))
+    };
+    let sdk = position("npm install --no-save --no-audit --no-fund railway@");
+    let plan = position("config plan --detailed-exit-code");
+    let up = position(" up --ci --service");
+    assert!(sdk < plan && plan < up, "SDK install, then plan, then up");
+    assert!(
+        workflow[plan..up].contains("\"$status\" -eq 2"),
+        "exit 2 stops the deploy"
+    );
+    let ts = read(".railway/railway.ts");
+    let sdk_version = workflow[sdk..]
+        .split('@')
+        .nth(1)
+        .unwrap()
         .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let config = toml_file("railway.toml");
-    for (section, table) in &config {
-        assert!(
-            ts.contains(&format!("{section}: {{")),
-            "railway.ts has no `{section}`"
-        );
-        for (key, value) in table.as_table().unwrap() {
-            let json = serde_json::to_string(value).unwrap().replace(",", ", ");
-            let expected = format!("{key}: {json}");
-            assert!(ts.contains(&expected), "railway.ts lacks `{expected}`");
-        }
-    }
-    assert!(ts.contains("from \"railway/iac\""));
-    assert!(ts.contains("volumeMounts: {"));
+        .next()
+        .unwrap();
+    assert!(
+        ts.contains(&format!("railway@{sdk_version}")),
+        "railway.ts names the SDK version the workflow installs ({sdk_version})"
+    );
+    let cli_versions: BTreeSet<&str> = workflow
+        .match_indices("@railway/cli@")
+        .map(|(i, m)| workflow[i + m.len()..].split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(cli_versions.len(), 1, "one pinned CLI: {cli_versions:?}");
+    let version: Vec<u32> = cli_versions
+        .first()
+        .unwrap()
+        .split('.')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(
+        version >= vec![5, 42, 1],
+        "railway/iac needs CLI 5.42.1+: {version:?}"
+    );
 }

@@ -16,5 +16,6 @@ mod imports_api;
 mod ledger_api;
 mod migrations;
 mod page;
+mod railway_ts;
 mod samples;
 mod support;
