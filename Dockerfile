@@ -45,7 +45,7 @@ RUN mkdir -p backend/src xtask/src \
     && echo 'fn main() {}' > crates/pf-data/build.rs
 # ... compile every dependency of the backend package, then forget the stubs' own artefacts.
 RUN cargo build --release -p backend --locked \
-    && cargo clean --release -p backend -p data-safety -p db-conn -p imports -p ledger -p migration-engine -p pf-data \
+    && cargo clean --release -p backend -p data-safety -p db-conn -p history-corpus -p imports -p ledger -p migration-engine -p pf-data \
         -p portfolio -p provider-sync -p safe-fs -p statements \
     && rm -rf backend/src xtask/src crates
 
