@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use data_safety::{export, integrity, prune, restore, store, verify, SwapMode};
+use data_safety::{CreateOptions, Keys};
 use db_conn::DatabaseTarget;
 
 #[derive(clap::Subcommand)]
@@ -18,6 +19,8 @@ pub enum DataCommand {
         backup: String,
         #[command(flatten)]
         dir: DirArg,
+        #[command(flatten)]
+        keys: KeyArgs,
     },
     /// Write every row as JSON Lines, one file per table, plus a manifest
     Export {
@@ -67,6 +70,50 @@ pub struct BackupArgs {
     pub no_verify: bool,
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// The age keys of encrypted backups (see `backup keygen`).
+#[derive(clap::Args, Clone, Default)]
+pub struct KeyArgs {
+    /// Encrypt the snapshot to these age public keys (age1..., comma-separated) while it is written
+    #[arg(
+        long,
+        value_name = "RECIPIENT",
+        env = "BACKUP_RECIPIENTS",
+        value_delimiter = ','
+    )]
+    pub encrypt_to: Vec<String>,
+    /// The age identity file that opens encrypted backups (to verify or restore them)
+    #[arg(long, value_name = "FILE", env = "BACKUP_IDENTITY")]
+    pub identity: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    pub fn keys(&self) -> anyhow::Result<Keys> {
+        Ok(Keys::new(
+            Some(&self.encrypt_to.join(",")),
+            self.identity.as_deref(),
+        )?)
+    }
+}
+
+/// Prints what a new backup's verification did: by restore when it could be opened, else
+/// (encrypted, no identity here) only its file checked, and how to verify it fully.
+pub fn verify_new(
+    info: &data_safety::BackupInfo,
+    target: &DatabaseTarget,
+    keys: &Keys,
+) -> anyhow::Result<String> {
+    if info.manifest.snapshot.encryption.is_some() && keys.identity.is_none() {
+        verify::check_file(&info.path, &info.manifest)?;
+        return Ok(format!(
+            "backup {} is encrypted and no identity is given here: its file was checked, not its content; verify it where the identity is: `backup verify {} --identity FILE`",
+            info.id, info.id
+        ));
+    }
+    Ok(verify::verify_with(&info.path, target, keys)?.to_string())
 }
 
 /// A retention policy as options: every kept backup is kept for at least one of them.
@@ -98,7 +145,16 @@ pub enum BackupAction {
     /// List the backups, oldest first
     List,
     /// Restore a backup into a scratch database and compare it with its manifest
-    Verify { backup: String },
+    Verify {
+        backup: String,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Write a new age identity file (0600) for encrypted backups; prints its public key
+    Keygen {
+        /// The identity file to create (never overwritten)
+        file: PathBuf,
+    },
     /// Delete backups the retention policy does not keep
     Prune {
         #[command(flatten)]
@@ -112,10 +168,13 @@ pub enum BackupAction {
 pub fn run(command: &DataCommand, target: &DatabaseTarget) -> anyhow::Result<()> {
     match command {
         DataCommand::Backup(args) => backup(args, target),
-        DataCommand::Restore { backup, dir } => {
+        DataCommand::Restore { backup, dir, keys } => {
             let dir = dir.resolve(target);
             let path = store::resolve(&dir, backup)?;
-            let report = restore::restore(target, &dir, &path, SwapMode::Auto)?;
+            let history = pf_data::migrations::embedded(target.backend());
+            let keys = keys.keys()?;
+            let report =
+                restore::restore_with(target, &dir, &path, SwapMode::Auto, history, &keys)?;
             println!("{}: {report}", target.display());
             Ok(())
         }
@@ -157,10 +216,15 @@ fn backup(args: &BackupArgs, target: &DatabaseTarget) -> anyhow::Result<()> {
     let dir = args.dir.resolve(target);
     match &args.action {
         None => {
-            let info = data_safety::create(target, &dir)?;
+            let keys = args.keys.keys()?;
+            let options = CreateOptions {
+                note: None,
+                encrypt_to: keys.recipients.clone(),
+            };
+            let info = data_safety::create_with(target, &dir, &options)?;
             println!("{}: {info}", target.display());
             if !args.no_verify {
-                println!("{}", verify::verify(&info.path, target)?);
+                println!("{}", verify_new(&info, target, &keys)?);
             }
         }
         Some(BackupAction::List) => {
@@ -172,9 +236,13 @@ fn backup(args: &BackupArgs, target: &DatabaseTarget) -> anyhow::Result<()> {
                 println!("{l}");
             }
         }
-        Some(BackupAction::Verify { backup }) => {
+        Some(BackupAction::Verify { backup, keys }) => {
             let path = store::resolve(&dir, backup)?;
-            println!("{}", verify::verify(&path, target)?);
+            println!("{}", verify::verify_with(&path, target, &keys.keys()?)?);
+        }
+        Some(BackupAction::Keygen { file }) => {
+            let public = data_safety::encryption::keygen(file)?;
+            println!("wrote the identity {} (keep it secret, keep a copy off the server)\npublic key (BACKUP_RECIPIENTS / --encrypt-to): {public}", file.display());
         }
         Some(BackupAction::Prune { policy, dry_run }) => {
             let mode = if *dry_run {

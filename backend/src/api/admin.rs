@@ -158,11 +158,13 @@ async fn download(State(state): State<AppState>) -> Result<Response, AppError> {
     let target = (*state.target).clone();
     let dir = state.admin.backups_dir(&target);
     let info = tokio::task::spawn_blocking(move || {
-        let info = backup::create_with_note(
-            &target,
-            &dir,
-            Some("downloaded through GET /api/v1/admin/backup".into()),
-        )?;
+        // Plaintext, verified here, sent over the authorized connection: the client encrypts
+        // it as it writes it (`pre-deploy --remote`), the server holds no identity.
+        let options = backup::CreateOptions {
+            note: Some("downloaded through GET /api/v1/admin/backup".into()),
+            encrypt_to: None,
+        };
+        let info = backup::create_with(&target, &dir, &options)?;
         // A backup that does not verify is never sent; the folder is removed either way.
         if let Err(e) = backup::verify(&info.path, &target) {
             let _ = store::delete(&info.path);
@@ -243,7 +245,17 @@ async fn upload(
     let cleanup = safe_fs::RemoveOnDrop::new(&staging);
     unpacked.map_err(backup_error)?;
     let report = tokio::task::spawn_blocking(move || {
-        backup::restore(&target, &dir, &staging, SwapMode::Transaction)
+        // The safety backup is encrypted when the service has BACKUP_RECIPIENTS.
+        let keys = backup::Keys::from_env()?;
+        let history = pf_data::migrations::embedded(target.backend());
+        backup::restore_with(
+            &target,
+            &dir,
+            &staging,
+            SwapMode::Transaction,
+            history,
+            &keys,
+        )
     })
     .await
     .map_err(task_failed)?

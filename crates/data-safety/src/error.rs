@@ -79,6 +79,14 @@ pub enum BackupError {
         line: u64,
         reason: String,
     },
+    #[error("backup {id} is encrypted: pass --identity FILE (or set BACKUP_IDENTITY) naming the age identity file whose public key it was encrypted to")]
+    NeedsIdentity { id: String },
+    #[error("backup {id} is encrypted to {recipients}, and no key in {file} opens it: pass the identity file of one of those public keys; nothing was changed")]
+    WrongKey {
+        id: String,
+        file: String,
+        recipients: String,
+    },
     #[error("{0}")]
     Refused(String),
 }

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod catalog;
+pub mod encryption;
 mod error;
 pub mod export;
 pub mod fault;
@@ -17,9 +18,12 @@ pub mod integrity;
 pub mod manifest;
 pub mod marker;
 pub mod migcheck;
+pub mod offsite;
+pub mod postgres_stream;
 pub mod prune;
 pub mod render;
 pub mod restore;
+mod snapshot;
 pub mod snapshot_postgres;
 pub mod snapshot_sqlite;
 pub mod store;
@@ -27,19 +31,18 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use diesel::connection::{Connection, SimpleConnection};
 use serde::{Deserialize, Serialize};
 
+pub use encryption::Keys;
 pub use error::BackupError;
 pub use manifest::Manifest;
 pub use restore::{restore, restore_with, RestoreReport, SwapMode};
 pub use store::{default_dir, VerifiedRecord};
-pub use verify::{verify, verify_and, VerifyReport};
+pub use verify::{verify, verify_and, verify_with, VerifyReport};
 
 use db_conn::DatabaseTarget;
-use db_conn::{self as db, DbConnection};
-use manifest::{SnapshotFile, ToolInfo, PG_SNAPSHOT, SQLITE_SNAPSHOT};
-use pf_data::migrations;
+use manifest::{SnapshotFile, ToolInfo};
+use snapshot::Snapshot;
 
 impl From<diesel::result::Error> for BackupError {
     fn from(source: diesel::result::Error) -> Self {
@@ -69,105 +72,41 @@ pub fn database_name(target: &DatabaseTarget) -> String {
     }
 }
 
-/// Takes a backup of `target` into `backups_dir`: a consistent snapshot and its manifest,
-/// visible under its final name only once complete.
-pub fn create(target: &DatabaseTarget, backups_dir: &Path) -> Result<BackupInfo, BackupError> {
-    create_with_note(target, backups_dir, None)
+/// How a backup is taken: why (recorded in the manifest), and to whom it is encrypted.
+#[derive(Clone, Default)]
+pub struct CreateOptions {
+    /// Why it was taken when not by hand, e.g. before a restore.
+    pub note: Option<String>,
+    /// Encrypt the snapshot to these keys (see [`encryption`]); plaintext when None.
+    pub encrypt_to: Option<encryption::Recipients>,
 }
 
-/// [`create`], recording why the backup was taken (e.g. before a restore).
-pub fn create_with_note(
+/// Takes a plaintext backup of `target` into `backups_dir`: a consistent snapshot and its
+/// manifest, visible under its final name only once complete.
+pub fn create(target: &DatabaseTarget, backups_dir: &Path) -> Result<BackupInfo, BackupError> {
+    create_with(target, backups_dir, &CreateOptions::default())
+}
+
+/// [`create`] with a note and, when asked, the snapshot encrypted while it is written.
+pub fn create_with(
     target: &DatabaseTarget,
     backups_dir: &Path,
-    note: Option<String>,
+    options: &CreateOptions,
 ) -> Result<BackupInfo, BackupError> {
     let now = chrono::Utc::now();
     store::create_private_dir(backups_dir)?;
     let id = store::new_id(backups_dir, &database_name(target), now);
     let staging = store::Staging::new(backups_dir, &id)?;
+    let sealed = options.encrypt_to.as_ref();
     let snapshot = match target {
-        DatabaseTarget::Sqlite { path } => snapshot_of_sqlite(target, path, &staging)?,
-        DatabaseTarget::Postgres { .. } => snapshot_of_postgres(target, &staging)?,
+        DatabaseTarget::Sqlite { path } => snapshot::of_sqlite(target, path, &staging, sealed)?,
+        DatabaseTarget::Postgres { .. } => snapshot::of_postgres(target, &staging, sealed)?,
     };
-    let manifest = manifest_for(target, &id, now, snapshot, note)?;
+    let manifest = manifest_for(target, &id, now, snapshot, options.note.clone())?;
     write_manifest(&staging.file(manifest::MANIFEST_FILE), &manifest)?;
     fault::pause(fault::FaultPoint::BackupAfterSnapshot);
     let path = staging.publish()?;
     Ok(BackupInfo { id, path, manifest })
-}
-
-/// A snapshot file in the staging folder and what it holds.
-struct Snapshot {
-    file: PathBuf,
-    applied_versions: Vec<String>,
-    tables: std::collections::BTreeMap<String, manifest::TableDigest>,
-    engine: String,
-}
-
-fn snapshot_of_sqlite(
-    target: &DatabaseTarget,
-    path: &Path,
-    staging: &store::Staging,
-) -> Result<Snapshot, BackupError> {
-    if !path.is_file() {
-        return Err(BackupError::Refused(format!(
-            "there is no database at {}: nothing to back up (check DATABASE_URL / DATABASE_PATH)",
-            path.display()
-        )));
-    }
-    let file = staging.file(SQLITE_SNAPSHOT);
-    let mut conn = db::establish(target)?;
-    let DbConnection::Sqlite(live) = &mut conn else {
-        unreachable!("a SQLite target opens a SQLite connection")
-    };
-    snapshot_sqlite::vacuum_into(live, &file)?;
-    drop(conn);
-    store::make_private_file(&file)?;
-    // Counts and hashes come from the snapshot itself: exactly what the backup holds.
-    let mut snap = snapshot_sqlite::open_existing(&file)?;
-    let engine = snapshot_sqlite::version(&mut snap);
-    let mut snap = DbConnection::Sqlite(snap);
-    let (applied_versions, tables) = snap.transaction::<_, BackupError, _>(|c| {
-        Ok((migrations::status(c)?.applied, hash::digests(c)?))
-    })?;
-    Ok(Snapshot {
-        file,
-        applied_versions,
-        tables,
-        engine,
-    })
-}
-
-fn snapshot_of_postgres(
-    target: &DatabaseTarget,
-    staging: &store::Staging,
-) -> Result<Snapshot, BackupError> {
-    let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
-    let mut conn = db::establish(target)?;
-    let DbConnection::Pg(pg) = &mut conn else {
-        unreachable!("a PostgreSQL target opens a PostgreSQL connection")
-    };
-    let (server_major, server_version) = snapshot_postgres::server_version(pg)?;
-    let tool_version = snapshot_postgres::check_tool(&sh, "pg_dump", server_major)?;
-    let file = staging.file(PG_SNAPSHOT);
-    // One REPEATABLE READ transaction exports its snapshot to pg_dump and computes the
-    // hashes: the dump and the manifest describe the same commit point.
-    let (applied_versions, tables) = conn.transaction::<_, BackupError, _>(|c| {
-        c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        let DbConnection::Pg(pg) = c else {
-            unreachable!()
-        };
-        let exported = snapshot_postgres::export_snapshot(pg)?;
-        snapshot_postgres::dump(&sh, target, Some(&exported), &file)?;
-        Ok((migrations::status(c)?.applied, hash::digests(c)?))
-    })?;
-    store::make_private_file(&file)?;
-    Ok(Snapshot {
-        file,
-        applied_versions,
-        tables,
-        engine: format!("pg_dump {tool_version} (server PostgreSQL {server_version})"),
-    })
 }
 
 fn manifest_for(
@@ -204,6 +143,7 @@ fn manifest_for(
             },
             bytes,
             sha256,
+            encryption: snapshot.encryption,
         },
         tool: ToolInfo {
             name: "personalfinance backend".into(),

@@ -29,8 +29,22 @@ pub struct SnapshotFile {
     pub file: String,
     /// `sqlite` (a database file from `VACUUM INTO`) or `pg_dump-custom` (`pg_dump -Fc`).
     pub format: String,
+    /// Size and SHA-256 of the file as stored (the ciphertext when encrypted): checkable
+    /// without the key.
     pub bytes: u64,
     pub sha256: String,
+    /// Present when the file is encrypted (see `encryption.rs`); absent in plaintext backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// How a snapshot is encrypted: the scheme and the public keys that can open it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// `age-x25519`.
+    pub scheme: String,
+    /// The recipients (`age1...`) it was encrypted to.
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! over it when no other process has the database open; while one does (the service is
 //! running), the content is replaced in one transaction instead, so the service never keeps
 //! writing to a file that was renamed away. PostgreSQL: one transaction (see
-//! `snapshot_postgres::restore_in_transaction`).
+//! `postgres_stream::restore_in_transaction`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
-use crate::{hash, snapshot_postgres, snapshot_sqlite, store, verify, BackupError};
+use crate::{encryption, hash, postgres_stream, snapshot_sqlite, store, verify};
+use crate::{BackupError, CreateOptions, Keys};
 use db_conn::DatabaseTarget;
 use db_conn::{self as db};
 use migration_engine::{version_of, MigrationSet};
@@ -118,17 +119,20 @@ pub fn restore(
     mode: SwapMode,
 ) -> Result<RestoreReport, BackupError> {
     let history = pf_data::migrations::embedded(target.backend());
-    restore_with(target, backups_dir, dir, mode, history)
+    restore_with(target, backups_dir, dir, mode, history, &Keys::default())
 }
 
-/// [`restore`] against another migration history (a project's own tree): a backup taken at
-/// migrations `history` does not know is refused.
+/// [`restore`] against another migration history (a project's own tree: a backup taken at
+/// migrations `history` does not know is refused), opening an encrypted snapshot with
+/// `keys.identity`. The safety backup is encrypted to `keys.recipients`, or, when the backup
+/// restored is encrypted and no recipient is given, to the identity's own public keys.
 pub fn restore_with(
     target: &DatabaseTarget,
     backups_dir: &Path,
     dir: &Path,
     mode: SwapMode,
     history: &MigrationSet,
+    keys: &Keys,
 ) -> Result<RestoreReport, BackupError> {
     let manifest = Manifest::read(dir)?;
     if manifest.backend != target.backend() {
@@ -144,8 +148,21 @@ pub fn restore_with(
         backups_dir,
         dir,
         snapshot: verify::check_file(dir, &manifest)?,
-        note: format!("safety backup taken before restoring {}", manifest.id),
+        safety: CreateOptions {
+            note: Some(format!(
+                "safety backup taken before restoring {}",
+                manifest.id
+            )),
+            encrypt_to: keys.recipients.clone().or_else(|| {
+                let sealed = manifest.snapshot.encryption.is_some();
+                keys.identity
+                    .as_ref()
+                    .filter(|_| sealed)
+                    .map(|i| i.recipients())
+            }),
+        },
         manifest: &manifest,
+        keys,
     };
     let (safety, method) = match target {
         DatabaseTarget::Sqlite { path } => job.into_sqlite(path, mode)?,
@@ -170,7 +187,8 @@ struct Restoring<'a> {
     dir: &'a Path,
     manifest: &'a Manifest,
     snapshot: PathBuf,
-    note: String,
+    safety: CreateOptions,
+    keys: &'a Keys,
 }
 
 impl Restoring<'_> {
@@ -186,7 +204,7 @@ impl Restoring<'_> {
         remove_stale_staged(path);
         let staged = staged_path(path);
         let cleanup = StagedFile(staged.clone());
-        snapshot_sqlite::copy_private(&self.snapshot, &staged)?;
+        encryption::materialize(&self.snapshot, self.manifest, self.keys, &staged)?;
         // Verification, on the very copy that will become the database.
         {
             let mut conn = db::establish(&DatabaseTarget::sqlite(&staged))?;
@@ -199,7 +217,7 @@ impl Restoring<'_> {
         );
         let safety = if path.is_file() {
             Some(
-                match crate::create_with_note(self.target, self.backups_dir, Some(self.note)) {
+                match crate::create_with(self.target, self.backups_dir, &self.safety) {
                     Ok(info) => info.id,
                     // A database too damaged to back up is what restores are for: keep its
                     // files as they are instead, then go on.
@@ -227,11 +245,12 @@ impl Restoring<'_> {
 
     /// Verifies into a scratch database, backs up, then restores in one transaction.
     fn into_postgres(self) -> Result<(Option<String>, &'static str), BackupError> {
-        verify::verify(self.dir, self.target)?;
-        let safety = crate::create_with_note(self.target, self.backups_dir, Some(self.note))?.id;
-        let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
-        let work = verify::scratch_dir(self.backups_dir)?;
-        snapshot_postgres::restore_in_transaction(&sh, self.target, &self.snapshot, work.path())?;
+        verify::verify_with(self.dir, self.target, self.keys)?;
+        let safety = crate::create_with(self.target, self.backups_dir, &self.safety)?.id;
+        let source = encryption::open_snapshot(&self.snapshot, self.manifest, self.keys)?;
+        postgres_stream::restore_in_transaction(self.target, source, |e| {
+            encryption::unreadable(self.manifest, e)
+        })?;
         Ok((Some(safety), "transaction"))
     }
 }

@@ -5,15 +5,13 @@
 //! External programs run through xshell (never a shell); the password travels in
 //! `PGPASSWORD`, never on a command line, so no error message can show it.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use diesel::sql_types::Text;
 use diesel::{PgConnection, RunQueryDsl};
 use xshell::{cmd, Shell};
 
-use crate::{fault, BackupError};
+use crate::BackupError;
 use db_conn::scratch::ScratchDatabase;
 use db_conn::{redact_secrets_in, DatabaseTarget};
 
@@ -69,7 +67,7 @@ pub fn split_url(url: &str) -> PgUrl {
 /// The same server, another database.
 pub use db_conn::scratch::with_database;
 
-fn url_of(target: &DatabaseTarget) -> Result<&str, BackupError> {
+pub(crate) fn url_of(target: &DatabaseTarget) -> Result<&str, BackupError> {
     match target {
         DatabaseTarget::Postgres { url } => Ok(url),
         DatabaseTarget::Sqlite { .. } => {
@@ -195,20 +193,6 @@ pub fn dump(
     run_tool(sh, "pg_dump", &args, &url, target)
 }
 
-/// `pg_restore` of `file` into the (empty) database `target`, stopping at the first error.
-pub fn restore_into(sh: &Shell, target: &DatabaseTarget, file: &Path) -> Result<(), BackupError> {
-    let url = split_url(url_of(target)?);
-    let args = vec![
-        "--exit-on-error".to_owned(),
-        "--no-owner".to_owned(),
-        "--no-privileges".to_owned(),
-        "--no-password".to_owned(),
-        format!("--dbname={}", url.without_password),
-        file.display().to_string(),
-    ];
-    run_tool(sh, "pg_restore", &args, &url, target)
-}
-
 /// A scratch database on the server of `server` (verification restores into one).
 pub fn scratch_db(server: &DatabaseTarget, purpose: &str) -> Result<ScratchDatabase, BackupError> {
     ScratchDatabase::create(url_of(server)?, purpose).map_err(|e| {
@@ -222,7 +206,7 @@ pub fn scratch_db(server: &DatabaseTarget, purpose: &str) -> Result<ScratchDatab
 /// collations, text search objects, operators) and every other user schema (not extensions' own),
 /// the first statement of the restore transaction, so objects the backup does not have do not
 /// survive it. Extensions stay: the dump re-creates them with IF NOT EXISTS.
-const CLEAR_PUBLIC: &str = r#"
+pub(crate) const CLEAR_PUBLIC: &str = r#"
 DO $pf_clear$
 DECLARE stmt text;
 BEGIN
@@ -281,116 +265,6 @@ BEGIN
 END
 $pf_clear$;
 "#;
-
-const LOADED_MARK: &str = "pf-restore-loaded";
-
-/// Replaces the content of `target` by the dump `file` in ONE transaction: `pg_restore`
-/// writes the dump as SQL, which goes to `psql` after `BEGIN` and the clearing of the schema;
-/// `COMMIT` is sent only when everything ran. If this process dies before that, psql sees
-/// the end of its input and exits, and the server rolls the transaction back: the old content
-/// stays, whole. Other sessions wait on the locks and then see the new content.
-pub fn restore_in_transaction(
-    sh: &Shell,
-    target: &DatabaseTarget,
-    file: &Path,
-    work_dir: &Path,
-) -> Result<(), BackupError> {
-    let url = split_url(url_of(target)?);
-    let script = work_dir.join("restore.sql");
-    let _ = std::fs::remove_file(&script);
-    let args = vec![
-        "--no-owner".to_owned(),
-        "--no-privileges".to_owned(),
-        format!("--file={}", script.display()),
-        file.display().to_string(),
-    ];
-    run_tool(sh, "pg_restore", &args, &url, target)?;
-    crate::store::make_private_file(&script)?;
-    let tool = |message: String| BackupError::Tool {
-        tool: "psql",
-        message: redact_secrets_in(&message, target),
-    };
-    let mut child = spawn_psql(&url).map_err(|e| {
-        tool(format!(
-            "cannot run psql: {e}; install the PostgreSQL client tools"
-        ))
-    })?;
-    let stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-        text
-    });
-    let mut stdin = child.stdin.take().expect("piped");
-    let stdout = child.stdout.take().expect("piped");
-    let loaded = feed(&mut stdin, &script).is_ok() && wait_until_loaded(stdout);
-    if loaded {
-        fault::pause(fault::FaultPoint::RestoreBeforeCommit);
-        let _ = stdin.write_all(b"COMMIT;\n");
-    }
-    drop(stdin);
-    let status = child.wait().map_err(|e| tool(e.to_string()))?;
-    let stderr = errors.join().unwrap_or_default();
-    let _ = std::fs::remove_file(&script);
-    if loaded && status.success() {
-        return Ok(());
-    }
-    let message = stderr
-        .lines()
-        .filter(|l| l.contains("ERROR") || l.contains("FATAL"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    Err(tool(format!(
-        "the restore transaction was rolled back, the database is unchanged: {}",
-        if message.is_empty() {
-            stderr.trim()
-        } else {
-            &message
-        }
-    )))
-}
-
-/// psql reading SQL from its stdin, stopping at the first error; the password by environment.
-fn spawn_psql(url: &PgUrl) -> std::io::Result<std::process::Child> {
-    let mut command = Command::new("psql");
-    command
-        .args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "--no-password",
-            "-o",
-            "/dev/null",
-        ])
-        .arg(format!("--dbname={}", url.without_password))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(p) = &url.password {
-        command.env("PGPASSWORD", p);
-    }
-    command.spawn()
-}
-
-/// Everything but COMMIT: BEGIN, the clearing of the schema, the dump's SQL, then a mark
-/// psql echoes once it ran all of that.
-fn feed(stdin: &mut impl Write, script: &Path) -> std::io::Result<()> {
-    stdin.write_all(b"BEGIN;\n")?;
-    stdin.write_all(CLEAR_PUBLIC.as_bytes())?;
-    let mut script_file = std::fs::File::open(script)?;
-    std::io::copy(&mut script_file, stdin)?;
-    stdin.write_all(format!("\n\\echo {LOADED_MARK}\n").as_bytes())?;
-    stdin.flush()
-}
-
-/// True once psql echoed the mark; false when it stopped before (on an error).
-fn wait_until_loaded(stdout: impl std::io::Read) -> bool {
-    BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.trim() == LOADED_MARK)
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
-use crate::{hash, snapshot_postgres, snapshot_sqlite, store, BackupError};
+use crate::{encryption, hash, postgres_stream, snapshot_postgres, snapshot_sqlite, store};
+use crate::{BackupError, Keys};
 use db_conn::{self as db, DbConnection};
 use db_conn::{Backend, DatabaseTarget};
 use pf_data::migrations;
@@ -117,17 +118,28 @@ pub fn scratch_dir(near: &Path) -> Result<ScratchDir, BackupError> {
     Err(last.expect("tried at least once"))
 }
 
-/// Verifies the backup in `dir`. A PostgreSQL backup needs a PostgreSQL server for its scratch
-/// database: `server` (the configured database) must be one.
+/// Verifies the plaintext backup in `dir` (an encrypted one needs [`verify_with`]). A
+/// PostgreSQL backup needs a PostgreSQL server for its scratch database: `server` (the
+/// configured database) must be one.
 pub fn verify(dir: &Path, server: &DatabaseTarget) -> Result<VerifyReport, BackupError> {
-    verify_and(dir, server, |_| Ok(())).map(|(report, ())| report)
+    verify_with(dir, server, &Keys::default())
 }
 
-/// [`verify`], then `inspect` on the restored scratch copy before it is removed (e.g. the
+/// [`verify`], opening an encrypted snapshot with `keys.identity`.
+pub fn verify_with(
+    dir: &Path,
+    server: &DatabaseTarget,
+    keys: &Keys,
+) -> Result<VerifyReport, BackupError> {
+    verify_and(dir, server, keys, |_| Ok(())).map(|(report, ())| report)
+}
+
+/// [`verify_with`], then `inspect` on the restored scratch copy before it is removed (e.g. the
 /// migration check `pre-deploy` runs on a downloaded backup).
 pub fn verify_and<T>(
     dir: &Path,
     server: &DatabaseTarget,
+    keys: &Keys,
     inspect: impl FnOnce(&mut DbConnection) -> Result<T, BackupError>,
 ) -> Result<(VerifyReport, T), BackupError> {
     let manifest = Manifest::read(dir)?;
@@ -135,9 +147,11 @@ pub fn verify_and<T>(
     let root = dir.parent().unwrap_or(Path::new("."));
     let (notes, extra) = match manifest.backend {
         Backend::Sqlite => {
+            // A database must be a file to be opened: a private one in a private scratch
+            // folder, removed on every exit path.
             let scratch = scratch_dir(root)?;
             let copy = scratch.path().join("verify.db");
-            snapshot_sqlite::copy_private(&snapshot, &copy)?;
+            encryption::materialize(&snapshot, &manifest, keys, &copy)?;
             let mut conn = db::establish(&DatabaseTarget::sqlite(&copy))?;
             let notes = check_restored(&mut conn, &manifest)?;
             (notes, inspect(&mut conn)?)
@@ -148,13 +162,17 @@ pub fn verify_and<T>(
                     id: manifest.id.clone(),
                 });
             }
-            let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
+            let source = encryption::open_snapshot(&snapshot, &manifest, keys)?;
             let scratch = snapshot_postgres::scratch_db(server, "verify")?;
-            snapshot_postgres::restore_into(&sh, &scratch.target, &snapshot).map_err(|e| {
-                BackupError::Damaged {
+            postgres_stream::restore_into(&scratch.target, source, |e| {
+                encryption::unreadable(&manifest, e)
+            })
+            .map_err(|e| match e {
+                e @ BackupError::Damaged { .. } => e,
+                e => BackupError::Damaged {
                     id: manifest.id.clone(),
                     what: format!("it does not restore into a scratch database: {e}"),
-                }
+                },
             })?;
             let mut conn = db::establish(&scratch.target)?;
             let notes = check_restored(&mut conn, &manifest)?;

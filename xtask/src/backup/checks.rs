@@ -1,6 +1,5 @@
 //! `integrity` and `pre-deploy`: the checks CI runs before a deploy.
 
-use anyhow::bail;
 use data_safety::integrity;
 use xshell::Shell;
 
@@ -40,6 +39,8 @@ pub struct PreDeployCmd {
     pub remote: Option<String>,
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 impl PreDeployCmd {
@@ -49,6 +50,7 @@ impl PreDeployCmd {
             self.remote.as_deref(),
             &self.dir.backups_dir,
             Checks::VerifyAndMigrations,
+            &self.keys.keys()?,
         )?;
         let check = check.expect("pre-deploy always checks migrations");
         let problems = ctx.report.step(

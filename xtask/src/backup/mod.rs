@@ -11,8 +11,10 @@ pub use logical::{ExportCmd, ImportCmd, TransferCmd};
 
 use std::path::{Path, PathBuf};
 
+use anyhow::bail;
+use backend::backup_cli::KeyArgs;
 use data_safety::render::indented;
-use data_safety::{self as backup, migcheck, prune, store, Manifest, SwapMode};
+use data_safety::{self as backup, migcheck, prune, store, Keys, Manifest, SwapMode};
 use xshell::Shell;
 
 use crate::Ctx;
@@ -42,6 +44,8 @@ pub struct BackupCmd {
     pub no_verify: bool,
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -52,6 +56,16 @@ pub enum BackupAction {
     Verify(VerifyCmd),
     /// Delete the backups a retention policy does not keep
     Prune(PruneCmd),
+    /// Write a new age identity file (0600) for encrypted backups; prints its public key
+    Keygen(KeygenCmd),
+    /// Fail unless every backup in the folder is complete and its snapshot encrypted (before an upload off the server)
+    CheckEncrypted(ListCmd),
+}
+
+#[derive(clap::Args)]
+pub struct KeygenCmd {
+    /// The identity file to create (never overwritten)
+    pub file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +80,8 @@ pub struct VerifyCmd {
     pub backup: String,
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 #[derive(clap::Args)]
@@ -101,15 +117,20 @@ fn take(
     remote: Option<&str>,
     root: &Path,
     checks: Checks,
+    keys: &Keys,
 ) -> anyhow::Result<(PathBuf, Manifest, Option<migcheck::MigrationCheck>)> {
     let check_migrations = checks == Checks::VerifyAndMigrations;
     let server = ctx.target()?;
+    let verifies = checks != Checks::None || remote.is_some();
+    if verifies && keys.recipients.is_some() && keys.identity.is_none() {
+        bail!("an encrypted backup is verified by restoring it, which needs its identity: pass --identity FILE (or BACKUP_IDENTITY) with --encrypt-to, or --no-verify for a local backup");
+    }
     let (path, manifest, temp) = match remote {
         Some(url) => {
             let (temp, manifest) = ctx.report.step(
                 &format!("download the backup from {}", db_conn::redact_url(url)),
                 |r| {
-                    let (temp, manifest) = remote::download(url, root)?;
+                    let (temp, manifest) = remote::download(url, root, keys.recipients.as_ref())?;
                     r.say(&format!(
                         "    {} ({}, {} row(s), {} bytes, taken {})",
                         manifest.id,
@@ -127,7 +148,11 @@ fn take(
             let info = ctx
                 .report
                 .step(&format!("back up {}", server.display()), |r| {
-                    let info = backup::create(&server, root)?;
+                    let options = backup::CreateOptions {
+                        note: None,
+                        encrypt_to: keys.recipients.clone(),
+                    };
+                    let info = backup::create_with(&server, root, &options)?;
                     r.say(&indented(&info, 4));
                     Ok(info)
                 })?;
@@ -138,11 +163,11 @@ fn take(
     let cleanup = temp.clone().map(safe_fs::RemoveOnDrop::new);
     let mut migrations = None;
     // A download is always verified: it crossed a network.
-    if checks != Checks::None || remote.is_some() {
+    if verifies {
         let (report, check) = ctx.report.step(
             "verify: restore into a scratch database and compare with the manifest",
             |_| {
-                let (report, check) = backup::verify_and(&path, &server, |conn| {
+                let (report, check) = backup::verify_and(&path, &server, keys, |conn| {
                     if check_migrations {
                         migcheck::check(conn).map(Some)
                     } else {
@@ -179,12 +204,26 @@ impl BackupCmd {
                     } else {
                         Checks::Verify
                     },
+                    &self.keys.keys()?,
                 )?;
                 Ok(())
             }
             Some(BackupAction::List(cmd)) => cmd.run(ctx),
             Some(BackupAction::Verify(cmd)) => cmd.run(ctx),
             Some(BackupAction::Prune(cmd)) => cmd.run(ctx),
+            Some(BackupAction::Keygen(cmd)) => {
+                let public = backup::encryption::keygen(&cmd.file)?;
+                ctx.report.say(&format!(
+                    "wrote the identity {} (keep it secret, keep a copy off the server)",
+                    cmd.file.display()
+                ));
+                ctx.report.say(&format!(
+                    "public key (BACKUP_RECIPIENTS / --encrypt-to): {public}"
+                ));
+                ctx.report.set("recipient", public);
+                Ok(())
+            }
+            Some(BackupAction::CheckEncrypted(cmd)) => cmd.check_encrypted(ctx),
         }
     }
 }
@@ -229,7 +268,7 @@ impl VerifyCmd {
         let report = ctx
             .report
             .step(&format!("verify {}", path.display()), |_| {
-                Ok(backup::verify(&path, &target)?)
+                Ok(backup::verify_with(&path, &target, &self.keys.keys()?)?)
             })?;
         say_verified(ctx, &report);
         ctx.report.set("verify", &report);
@@ -260,6 +299,8 @@ pub struct RestoreCmd {
     pub remote: Option<String>,
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 impl RestoreCmd {
@@ -280,7 +321,7 @@ impl RestoreCmd {
                     db_conn::redact_url(url)
                 ),
                 |r| {
-                    let report = remote::upload(url, &path)?;
+                    let report = remote::upload(url, &path, &self.keys.keys()?)?;
                     r.say(&indented(&report, 4));
                     Ok(report)
                 },
@@ -293,12 +334,27 @@ impl RestoreCmd {
         let report = ctx.report.step(
             &format!("restore into {}: verify, refuse newer than the migration tree, safety backup, swap atomically", target.display()),
             |r| {
-                let report = backup::restore_with(&target, &self.dir.backups_dir, &path, SwapMode::Auto, &history)?;
+                let keys = self.keys.keys()?;
+                let report = backup::restore_with(&target, &self.dir.backups_dir, &path, SwapMode::Auto, &history, &keys)?;
                 r.say(&indented(&report, 4));
                 Ok(report)
             },
         )?;
         ctx.report.set("restore", &report);
+        Ok(())
+    }
+}
+
+impl ListCmd {
+    fn check_encrypted(&self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let ids = backup::offsite::check_folder(&self.dir.backups_dir)?;
+        ctx.report.say(&format!(
+            "{}: {} backup(s), every snapshot encrypted: {}",
+            self.dir.backups_dir.display(),
+            ids.len(),
+            ids.join(", ")
+        ));
+        ctx.report.set("encrypted", ids);
         Ok(())
     }
 }

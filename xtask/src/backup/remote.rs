@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use data_safety::{archive, store, Manifest};
+use data_safety::encryption::Recipients;
+use data_safety::{archive, store, Keys, Manifest};
 
 /// `ADMIN_TOKEN`, or a one-line error saying where to put it.
 pub fn admin_token() -> anyhow::Result<String> {
@@ -53,7 +54,12 @@ fn refusal(what: &str, url: &str, mut response: ureq::http::Response<ureq::Body>
 
 /// Downloads the service's backup into `root` (a temporary folder until complete); returns
 /// the folder and its manifest. Not yet verified.
-pub fn download(base: &str, root: &Path) -> anyhow::Result<(PathBuf, Manifest)> {
+/// With `seal`, the snapshot is encrypted as it is written (see `archive::unpack_sealed`).
+pub fn download(
+    base: &str,
+    root: &Path,
+    seal: Option<&Recipients>,
+) -> anyhow::Result<(PathBuf, Manifest)> {
     let token = admin_token()?;
     let url = endpoint(base, "/api/v1/admin/backup");
     let response = agent()
@@ -73,7 +79,10 @@ pub fn download(base: &str, root: &Path) -> anyhow::Result<(PathBuf, Manifest)> 
     ));
     let _ = std::fs::remove_dir_all(&temp);
     let mut reader = response.into_body().into_reader();
-    let unpacked = archive::unpack(&mut reader, &temp).and_then(|_| Manifest::read(&temp));
+    let unpacked = match seal {
+        Some(recipients) => archive::unpack_sealed(&mut reader, &temp, recipients),
+        None => archive::unpack(&mut reader, &temp).and_then(|_| Manifest::read(&temp)),
+    };
     match unpacked {
         Ok(manifest) => Ok((temp, manifest)),
         Err(e) => {
@@ -103,25 +112,30 @@ pub fn publish(temp: &Path, root: &Path, manifest: &Manifest) -> anyhow::Result<
 }
 
 /// Uploads the backup folder `dir` to the service, which verifies and restores it; returns
-/// the service's JSON report.
-pub fn upload(base: &str, dir: &Path) -> anyhow::Result<data_safety::RestoreReport> {
+/// the service's JSON report. The archive streams through a pipe as it is written (an
+/// encrypted snapshot decrypted with `keys` on the way: the service holds no identity).
+pub fn upload(base: &str, dir: &Path, keys: &Keys) -> anyhow::Result<data_safety::RestoreReport> {
     let token = admin_token()?;
     let url = endpoint(base, "/api/v1/admin/restore");
-    let scratch = tempfile::tempdir()?;
-    let tar = scratch.path().join("backup.tar");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tar)?);
-        archive::write_backup(dir, &mut file)?;
-    }
-    let file = std::fs::File::open(&tar)?;
-    let mut response = agent()
+    let (reader, mut writer) = std::io::pipe()?;
+    let (dir, keys) = (dir.to_path_buf(), keys.clone());
+    let writing = std::thread::spawn(move || {
+        let mut out = std::io::BufWriter::new(&mut writer);
+        archive::write_backup_opened(&dir, &keys, &mut out)
+    });
+    let sent = agent()
         .post(&url)
         .header("Authorization", format!("Bearer {token}"))
         .header("Content-Type", "application/x-tar")
         // The body goes only once the service accepted the token (a refusal reads as one).
         .header("Expect", "100-continue")
-        .send(file)
-        .with_context(|| format!("cannot reach {}", db_conn::redact_url(&url)))?;
+        .send(ureq::SendBody::from_owned_reader(reader));
+    let written = writing.join().expect("the archive writer does not panic");
+    // A local failure (a wrong key, a damaged file) cut the body short: it, not the
+    // service's refusal of a truncated archive, is the reason.
+    written?;
+    let mut response =
+        sent.with_context(|| format!("cannot reach {}", db_conn::redact_url(&url)))?;
     if response.status().as_u16() != 200 {
         return Err(refusal("POST", &url, response));
     }
