@@ -162,7 +162,10 @@ pub fn write_file(
         .encryptor()
         .wrap_output(BufWriter::with_capacity(1 << 16, file))
         .map_err(BackupError::io("write", path))?;
-    fill(&mut sealed)?;
+    fill(&mut PauseOnce {
+        inner: &mut sealed,
+        paused: false,
+    })?;
     let file = sealed
         .finish()
         .and_then(|mut out| out.flush().map(|()| out))
@@ -170,6 +173,27 @@ pub fn write_file(
         .into_inner()
         .map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(BackupError::io("fsync", path))
+}
+
+/// Passes writes through; the first one is where a kill test can stop the process.
+struct PauseOnce<'a> {
+    inner: &'a mut dyn Write,
+    paused: bool,
+}
+
+impl Write for PauseOnce<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if !self.paused {
+            self.paused = true;
+            crate::fault::pause(crate::fault::FaultPoint::BackupWhileEncrypting);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A reader of the snapshot's plaintext: the file itself, or its decryption by `keys`. A

@@ -11,6 +11,8 @@
 pub enum FaultPoint {
     /// Snapshot and manifest written in the temporary folder, before the rename.
     BackupAfterSnapshot,
+    /// An encrypted snapshot part written: plaintext is flowing through the encryption.
+    BackupWhileEncrypting,
     /// SQLite: the verified copy is beside the database, before the rename.
     RestoreBeforeSwap,
     /// Inside the restore transaction, everything replaced, not committed.
@@ -49,6 +51,7 @@ mod armed {
     fn name(point: FaultPoint) -> &'static str {
         match point {
             FaultPoint::BackupAfterSnapshot => "backup-after-snapshot",
+            FaultPoint::BackupWhileEncrypting => "backup-while-encrypting",
             FaultPoint::RestoreBeforeSwap => "restore-before-swap",
             FaultPoint::RestoreBeforeCommit => "restore-before-commit",
             FaultPoint::AfterFilesBackup => "after-files-backup",

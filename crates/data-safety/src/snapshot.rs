@@ -75,7 +75,10 @@ pub(crate) fn of_sqlite(
                 "serializing the database (is there enough memory for one copy of it?)",
             ))?;
             encryption::write_file(&file, recipients, |out| {
-                std::io::Write::write_all(out, bytes).map_err(BackupError::io("write", &file))
+                bytes
+                    .chunks(1 << 16)
+                    .try_for_each(|chunk| std::io::Write::write_all(out, chunk))
+                    .map_err(BackupError::io("write", &file))
             })?;
             Ok(found)
         })?,
