@@ -691,3 +691,67 @@ fn deploy_workflow_plans_before_railway_up() {
         "railway/iac needs CLI 5.42.1+: {version:?}"
     );
 }
+
+/// The workflow's steps as text, split at the step indentation.
+fn workflow_steps(workflow: &str) -> Vec<String> {
+    let mut steps: Vec<String> = Vec::new();
+    let mut in_steps = false;
+    for line in workflow.lines() {
+        if line.trim_end() == "    steps:" {
+            in_steps = true;
+            continue;
+        }
+        if !in_steps {
+            continue;
+        }
+        if line.starts_with("      - ") {
+            steps.push(String::new());
+        }
+        if let Some(step) = steps.last_mut() {
+            step.push_str(line);
+            step.push('\n');
+        }
+    }
+    steps
+}
+
+/// Every artifact upload of the deploy workflow is of a folder that `backup check-encrypted`
+/// passed in an earlier step under the same condition, and the backup is taken encrypted.
+#[test]
+fn deploy_workflow_uploads_only_encrypted_backups() {
+    let workflow = read(".github/workflows/deploy.yml");
+    let steps = workflow_steps(&workflow);
+    let condition = |step: &str| {
+        step.lines()
+            .find_map(|l| l.trim().strip_prefix("if: ").map(str::to_owned))
+    };
+    let uploads: Vec<usize> = (0..steps.len())
+        .filter(|i| steps[*i].contains("actions/upload-artifact@"))
+        .collect();
+    assert!(!uploads.is_empty(), "the workflow keeps the backup");
+    for i in uploads {
+        let path = steps[i]
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("path: "))
+            .expect("an upload names its path")
+            .trim_end_matches('/');
+        let checked = steps[..i].iter().any(|s| {
+            s.contains(&format!(
+                "cargo xtask backup check-encrypted --backups-dir {path}\n"
+            )) && condition(s) == condition(&steps[i])
+        });
+        assert!(
+            checked,
+            "upload of {path} without `backup check-encrypted` first"
+        );
+    }
+    let pre_deploy = steps
+        .iter()
+        .find(|s| s.contains("cargo xtask pre-deploy --remote"))
+        .expect("a pre-deploy backup");
+    assert!(
+        pre_deploy.contains("--encrypt-to \"$BACKUP_RECIPIENTS\"")
+            && pre_deploy.contains("--identity"),
+        "the download is encrypted as it is written: {pre_deploy}"
+    );
+}

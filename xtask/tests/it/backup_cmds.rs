@@ -363,3 +363,131 @@ fn backups_count_and_hash_every_table_the_catalog_lists() {
         assert_eq!(digests(&db), before, "{b}: every table back as it was");
     }
 }
+
+fn plaintext_snapshots(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_dir() {
+            found.extend(plaintext_snapshots(&entry.path()));
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        if bytes.starts_with(b"SQLite format 3\0") || bytes.starts_with(b"PGDMP") {
+            found.push(entry.path().display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn pre_deploy_encrypts_the_download_and_restore_decrypts_the_upload() {
+    for db in TestDb::each("xtask_encrypted_remote") {
+        let b = db.name();
+        drop(db.migrated());
+        add_rows(&db, "sealed", 4);
+        let work = tempfile::tempdir().unwrap();
+        let service = serve(&db, &work.path().join("server"));
+        let dir = work.path().join("local");
+        let key = work.path().join("key.txt");
+        let run_with = |args: &[&str]| {
+            let mut full = vec!["--json"];
+            if args[1] == "keygen" {
+                full.extend(args);
+            } else {
+                full.extend(dir_args(&dir, args));
+            }
+            let mut cmd = command(&db, None, &full);
+            cmd.env_remove("BACKUPS_DIR")
+                .env_remove("BACKUP_RECIPIENTS");
+            cmd.env_remove("BACKUP_IDENTITY").env("ADMIN_TOKEN", ADMIN);
+            Run::from(cmd.output().unwrap())
+        };
+        let made = run_with(&["backup", "keygen", key.to_str().unwrap()]);
+        assert!(made.ok, "{b}: {}", made.stderr);
+        let public = made.json()["recipient"].as_str().unwrap().to_owned();
+        let identity = key.to_str().unwrap();
+
+        let run = run_with(&[
+            "pre-deploy",
+            "--remote",
+            &service.addr,
+            "--encrypt-to",
+            &public,
+        ]);
+        assert!(
+            !run.ok && run.error().contains("--identity"),
+            "{b}: {}",
+            run.error()
+        );
+        let remote = ["pre-deploy", "--remote", &service.addr];
+        let run = run_with(
+            &[
+                &remote[..],
+                &["--encrypt-to", &public, "--identity", identity],
+            ]
+            .concat(),
+        );
+        assert!(run.ok, "{b}: {}", run.stderr);
+        let doc = run.json();
+        let manifest = &doc["backup"]["manifest"];
+        assert_eq!(
+            manifest["snapshot"]["encryption"]["recipients"],
+            json!([public]),
+            "{b}: {doc}"
+        );
+        assert_eq!(
+            doc["verify"]["rows"],
+            json!(7),
+            "{b}: verified with the identity"
+        );
+        assert!(plaintext_snapshots(&dir).is_empty(), "{b}");
+        std::fs::write(dir.join("health_data_before.json"), "{\"counts\":{}}").unwrap();
+        let check = run_with(&["backup", "check-encrypted"]);
+        assert!(check.ok, "{b}: {}", check.stderr);
+        let at_backup = digests(&db);
+
+        add_rows(&db, "later", 2);
+        let id = doc["backup"]["id"].as_str().unwrap();
+        let run = run_with(&["restore", id, "--remote", &service.addr]);
+        assert!(
+            !run.ok && run.error().contains("--identity"),
+            "{b}: {}",
+            run.error()
+        );
+        let other = work.path().join("other.txt");
+        assert!(run_with(&["backup", "keygen", other.to_str().unwrap()]).ok);
+        let run = run_with(&[
+            "restore",
+            id,
+            "--remote",
+            &service.addr,
+            "--identity",
+            other.to_str().unwrap(),
+        ]);
+        assert!(
+            !run.ok && run.error().contains("no key in"),
+            "{b}: {}",
+            run.error()
+        );
+        assert_ne!(digests(&db), at_backup, "{b}: nothing restored");
+        let run = run_with(&[
+            "restore",
+            id,
+            "--remote",
+            &service.addr,
+            "--identity",
+            identity,
+        ]);
+        assert!(run.ok, "{b}: {}", run.stderr);
+        assert_eq!(digests(&db), at_backup, "{b}: restored through the service");
+
+        // A plaintext backup in the folder: nothing may be uploaded.
+        assert!(run_with(&["backup", "--no-verify"]).ok);
+        let check = run_with(&["backup", "check-encrypted"]);
+        assert!(
+            !check.ok && check.error().contains("is not encrypted"),
+            "{b}: {}",
+            check.error()
+        );
+    }
+}
