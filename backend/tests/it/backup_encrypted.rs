@@ -120,7 +120,7 @@ fn encrypted_backups_round_trip_and_refuse_missing_or_wrong_keys_and_damage() {
         let dir = backups.path().join(&ids[0]);
         let manifest = Manifest::read(&dir).unwrap();
         let sealed = manifest.snapshot.encryption.clone().expect("encrypted");
-        assert_eq!(sealed.recipients, [public.clone()], "{b}");
+        assert_eq!(sealed.recipients, vec![public.clone()], "{b}");
         assert!(manifest.snapshot.file.ends_with(".age"), "{b}");
         assert_eq!(
             manifest.tables,

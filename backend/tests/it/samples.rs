@@ -74,7 +74,7 @@ fn value_for(table: &str, f: &FieldSpec, variant: usize) -> Value {
             FieldKind::Text => json!(format!("{name} v{variant} — ünïcødé 中文 \"quoted\"")),
             FieldKind::Decimal => json!(DECIMALS[variant % DECIMALS.len()]),
             FieldKind::Integer => json!(7 + variant as i64),
-            FieldKind::Bool => json!(variant % 2 == 0),
+            FieldKind::Bool => json!(variant.is_multiple_of(2)),
             FieldKind::Date => json!(format!("2025-01-{:02}", 10 + variant)),
             FieldKind::DateTime => json!(format!("2025-01-{:02}T16:30:05.123456", 10 + variant)),
         },

@@ -91,7 +91,7 @@ pub fn unit(k: usize) -> Vec<Step> {
         Shape::Autoincrement => ("", "", ["", ""]),
         _ => ("id, ", "1000, ", ["1, ", "2, "]),
     };
-    let last_without_semicolon = if k % 4 == 0 {
+    let last_without_semicolon = if k.is_multiple_of(4) {
         "\n-- the statement above ends the file without a semicolon\n"
     } else {
         ";\n"

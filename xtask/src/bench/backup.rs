@@ -126,7 +126,7 @@ fn row(
     let mut map = serde_json::Map::new();
     map.insert("id".into(), json!(id));
     for f in fields {
-        let null = f.nullable && id % 5 == 0;
+        let null = f.nullable && id.is_multiple_of(5);
         let value = if let Some(parent) = parent_of(f.name) {
             json!(id % plan.get(parent).copied().unwrap_or(1) + 1)
         } else if null {
@@ -144,7 +144,7 @@ fn row(
                     FieldKind::Text => json!(format!("{}-{id} — ünïcødé", f.name)),
                     FieldKind::Decimal => json!(DECIMALS[(id % 4) as usize]),
                     FieldKind::Integer => json!(id % 1000),
-                    FieldKind::Bool => json!(id % 2 == 0),
+                    FieldKind::Bool => json!(id.is_multiple_of(2)),
                     FieldKind::Date => json!(day(id)),
                     FieldKind::DateTime => json!(stamp(id)),
                 },
