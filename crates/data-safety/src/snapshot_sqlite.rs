@@ -50,6 +50,25 @@ pub fn open_existing(path: &Path) -> Result<SqliteConnection, BackupError> {
     Ok(conn)
 }
 
+/// A read-only in-memory database holding the database file image `bytes` (nothing on disk).
+/// An image in WAL mode is read as a rollback-journal one (header bytes 18-19): an in-memory
+/// database has no WAL, and the pages are the same.
+pub fn open_in_memory(mut bytes: Vec<u8>) -> Result<SqliteConnection, BackupError> {
+    if bytes.len() >= 20 && bytes[18] == 2 && bytes[19] == 2 {
+        bytes[18] = 1;
+        bytes[19] = 1;
+    }
+    let mut conn = SqliteConnection::establish(":memory:").map_err(|e| {
+        BackupError::Db(db_conn::DbError::Connect {
+            target: ":memory:".into(),
+            reason: e.to_string(),
+        })
+    })?;
+    conn.deserialize_readonly_database_from_buffer(&bytes)
+        .map_err(BackupError::query("loading the snapshot into memory"))?;
+    Ok(conn)
+}
+
 #[derive(diesel::QueryableByName)]
 struct One {
     #[diesel(sql_type = Text)]

@@ -3,6 +3,7 @@
 //! on the server) compared with the manifest: engine checks, applied migrations, every table's
 //! row count and content hash.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -146,12 +147,20 @@ pub fn verify_and<T>(
     let snapshot = check_file(dir, &manifest)?;
     let root = dir.parent().unwrap_or(Path::new("."));
     let (notes, extra) = match manifest.backend {
+        // An encrypted snapshot is opened in memory only: its plaintext never reaches a disk.
+        Backend::Sqlite if manifest.snapshot.encryption.is_some() => {
+            let mut image = Vec::new();
+            encryption::open_snapshot(&snapshot, &manifest, keys)?
+                .read_to_end(&mut image)
+                .map_err(|e| encryption::unreadable(&manifest, e))?;
+            let mut conn = DbConnection::Sqlite(snapshot_sqlite::open_in_memory(image)?);
+            let notes = check_restored(&mut conn, &manifest)?;
+            (notes, inspect(&mut conn)?)
+        }
         Backend::Sqlite => {
-            // A database must be a file to be opened: a private one in a private scratch
-            // folder, removed on every exit path.
             let scratch = scratch_dir(root)?;
             let copy = scratch.path().join("verify.db");
-            encryption::materialize(&snapshot, &manifest, keys, &copy)?;
+            snapshot_sqlite::copy_private(&snapshot, &copy)?;
             let mut conn = db::establish(&DatabaseTarget::sqlite(&copy))?;
             let notes = check_restored(&mut conn, &manifest)?;
             (notes, inspect(&mut conn)?)
