@@ -12,22 +12,6 @@ use crate::layout::Tree;
 use crate::report::Reporter;
 use crate::{project_root, Ctx};
 
-/// Statements in an up.sql that can lose data; flagged so a reviewer looks twice.
-const DESTRUCTIVE: &[(&str, &str)] = &[
-    ("drop table", "drops a table"),
-    ("drop column", "drops a column"),
-    ("truncate", "empties a table"),
-    ("delete from", "deletes rows"),
-];
-
-/// `ALTER COLUMN x TYPE ...` / `ALTER COLUMN x SET DATA TYPE ...` in normalized lower case.
-fn changes_a_type(code: &str) -> bool {
-    code.split("alter column ").skip(1).any(|rest| {
-        let words: Vec<&str> = rest.split_whitespace().take(4).collect();
-        words.get(1) == Some(&"type") || words.get(1..4) == Some(&["set", "data", "type"][..])
-    })
-}
-
 #[derive(clap::Args)]
 pub struct CheckCmd {
     /// Rewrite what is generated (checksum files, schema.rs) instead of failing
@@ -263,27 +247,9 @@ fn all(set: &MigrationSet) -> Vec<&Migration> {
 fn destructive(trees: &[Checked]) -> Vec<String> {
     let mut out = Vec::new();
     for (tree, set) in trees {
-        let tree = &tree.label;
         for m in &set.migrations {
-            let code: String =
-                m.up.lines()
-                    .map(|l| l.split("--").next().unwrap_or(""))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_lowercase()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-            for (pattern, what) in DESTRUCTIVE {
-                if code.contains(pattern) {
-                    out.push(format!("{tree}/{}: up.sql {what}", m.folder));
-                }
-            }
-            if changes_a_type(&code) {
-                out.push(format!(
-                    "{tree}/{}: up.sql changes a column type (check it does not narrow)",
-                    m.folder
-                ));
+            for what in super::destructive::findings(&m.up) {
+                out.push(format!("{}/{}: up.sql {what}", tree.label, m.folder));
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod adopt;
 pub mod apply;
 pub mod check;
 pub mod create;
+mod destructive;
 pub mod history;
 pub mod pgscratch;
 pub mod reset;
