@@ -23,39 +23,13 @@ pub struct PgUrl {
 }
 
 pub fn split_url(url: &str) -> PgUrl {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return PgUrl {
-            without_password: url.to_owned(),
-            password: None,
-            database: "postgres".into(),
-        };
-    };
-    let password = parsed.password().map(|p| {
-        url::form_urlencoded::parse(format!("p={p}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    });
-    let _ = parsed.set_password(None);
-    let query_password = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.into_owned());
-    if query_password.is_some() {
-        let kept: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter(|(k, _)| k != "password")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
-        if parsed.query() == Some("") {
-            parsed.set_query(None);
-        }
-    }
-    let database = parsed.path().trim_start_matches('/').to_owned();
+    let (without_password, password) = db_conn::split_password(url);
+    let database = url::Url::parse(&without_password)
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .unwrap_or_default();
     PgUrl {
-        without_password: parsed.to_string(),
-        password: password.or(query_password),
+        without_password,
+        password,
         database: if database.is_empty() {
             "postgres".into()
         } else {

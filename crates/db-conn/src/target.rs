@@ -227,6 +227,37 @@ pub fn redact_secrets_in(message: &str, target: &DatabaseTarget) -> String {
     out
 }
 
+/// `url` without its password (in the user part or a `password` parameter), and the password,
+/// decoded, as libpq reads it (what the PostgreSQL tools get: the URL on the command line, the password in `PGPASSWORD`).
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_owned(), None);
+    };
+    let password = parsed.password().map(|p| {
+        url::form_urlencoded::parse(format!("p={p}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    });
+    let _ = parsed.set_password(None);
+    let query_password = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.into_owned());
+    if query_password.is_some() {
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(k, _)| k != "password")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+        if parsed.query() == Some("") {
+            parsed.set_query(None);
+        }
+    }
+    (parsed.to_string(), password.or(query_password))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

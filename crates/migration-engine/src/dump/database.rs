@@ -56,7 +56,7 @@ pub fn check_pg_dump(sh: &Shell, conn: &mut DbConnection) -> Result<(), DumpErro
 /// tables left out) with `extra` options. The password goes through `PGPASSWORD`, never the
 /// command line; time zone UTC, so timestamps print as a UTC session reads them.
 pub fn pg_dump(sh: &Shell, url: &str, extra: &[&str]) -> Result<String, DumpError> {
-    let (url, password) = split_password(url);
+    let (url, password) = db_conn::split_password(url);
     let exclude = [
         format!("--exclude-table={DIESEL_TABLE}"),
         format!("--exclude-table={BOOKKEEPING_PREFIX}*"),
@@ -79,37 +79,6 @@ pub fn pg_dump(sh: &Shell, url: &str, extra: &[&str]) -> Result<String, DumpErro
         return Err(DumpError::Failed(db_conn::redact_urls_in(stderr.trim())));
     }
     String::from_utf8(out.stdout).map_err(|e| DumpError::Failed(e.to_string()))
-}
-
-/// `url` without its password (in the user part or a `password` parameter), and the password,
-/// decoded, as libpq reads it (the same split the backups make).
-fn split_password(url: &str) -> (String, Option<String>) {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return (url.to_owned(), None);
-    };
-    let password = parsed.password().map(|p| {
-        url::form_urlencoded::parse(format!("p={p}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    });
-    let _ = parsed.set_password(None);
-    let query_password = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.into_owned());
-    if query_password.is_some() {
-        let kept: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter(|(k, _)| k != "password")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
-        if parsed.query() == Some("") {
-            parsed.set_query(None);
-        }
-    }
-    (parsed.to_string(), password.or(query_password))
 }
 
 /// The whole schema of the database at `url`: every object, attribute and comment.
