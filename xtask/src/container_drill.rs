@@ -82,16 +82,7 @@ impl ContainerDrill {
                 build_image(sh, &work, &binary)
             })?;
         let outcome = self.exercise(sh, ctx);
-        let _ = cmd!(sh, "podman rm -f {CONTAINER}")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run();
-        let _ = cmd!(sh, "podman volume rm -f {VOLUME}")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run();
+        remove_container_and_volume(sh);
         outcome
     }
 
@@ -145,16 +136,7 @@ impl ContainerDrill {
     }
 
     fn exercise(&self, sh: &Shell, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let _ = cmd!(sh, "podman rm -f {CONTAINER}")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run();
-        let _ = cmd!(sh, "podman volume rm -f {VOLUME}")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run();
+        remove_container_and_volume(sh);
         cmd!(sh, "podman volume create {VOLUME}")
             .quiet()
             .ignore_stdout()
@@ -458,6 +440,20 @@ impl Api {
             &response.body_mut().read_to_string()?,
         )?)
     }
+}
+
+/// Removes what an earlier or this drill left (best effort: they may not exist).
+fn remove_container_and_volume(sh: &Shell) {
+    let _ = cmd!(sh, "podman rm -f {CONTAINER}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
+    let _ = cmd!(sh, "podman volume rm -f {VOLUME}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod sqlite_objects;
 use std::path::Path;
 
 pub use normalize::{normalize_pg_dump, pg_schema_dump, sqlite_schema_text, BOOKKEEPING_TABLES};
+pub use pg_quirks::DIESEL_SETUP_UP;
 
 /// One migration before it gets its version.
 #[derive(Debug, Clone)]

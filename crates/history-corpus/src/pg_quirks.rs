@@ -7,7 +7,7 @@
 use super::Step;
 
 /// diesel's generated `00000000000000_diesel_initial_setup`, byte for byte.
-const DIESEL_SETUP_UP: &str = r#"-- This file was automatically created by Diesel to setup helper functions
+pub const DIESEL_SETUP_UP: &str = r#"-- This file was automatically created by Diesel to setup helper functions
 -- and other internal bookkeeping. This file is safe to edit, any future
 -- changes will be added to existing projects as new migrations.
 

@@ -11,35 +11,10 @@ use migration_engine::{dump, sumfile, MigrationSet};
 
 use crate::support::*;
 
-const DIESEL_SETUP: &str = r#"-- This file was automatically created by Diesel to setup helper functions
--- and other internal bookkeeping.
-
--- Sets up a trigger for the given table to automatically set a column called
--- `updated_at` whenever the row is modified.
-CREATE OR REPLACE FUNCTION diesel_manage_updated_at(_tbl regclass) RETURNS VOID AS $$
-BEGIN
-    EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s
-                    FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE OR REPLACE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$
-BEGIN
-    IF (
-        NEW IS DISTINCT FROM OLD AND
-        NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
-    ) THEN
-        NEW.updated_at := current_timestamp;
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"#;
-
 /// (folder, PostgreSQL up.sql, SQLite up.sql): a dozen migrations between them using every
 /// kind of object the issue lists.
 const HISTORY: [(&str, &str, &str); 12] = [
-    ("00000000000000_diesel_initial_setup", DIESEL_SETUP, "-- nothing to set up on SQLite\n"),
+    ("00000000000000_diesel_initial_setup", history_corpus::DIESEL_SETUP_UP, "-- nothing to set up on SQLite\n"),
     (
         "2024-01-01-000001_extensions_and_schema",
         "CREATE EXTENSION IF NOT EXISTS btree_gist;
