@@ -14,6 +14,7 @@ mod error;
 pub mod export;
 pub mod fault;
 pub mod hash;
+pub mod hash_parallel;
 pub mod integrity;
 pub mod manifest;
 pub mod marker;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
 use crate::{encryption, hash, postgres_stream, snapshot_sqlite, store, verify};
+use crate::hash_parallel::{self, Second};
 use crate::{BackupError, CreateOptions, Keys};
 use db_conn::DatabaseTarget;
 use db_conn::{self as db};
@@ -169,7 +170,15 @@ pub fn restore_with(
         DatabaseTarget::Postgres { .. } => job.into_postgres()?,
     };
     let mut conn = db::establish(target)?;
-    check_matches(&mut conn, &manifest, safety.as_deref())?;
+    // A renamed-in file is the very copy whose every table was just verified: hashing it
+    // again would read the same bytes twice. A transaction swap wrote new pages: check them.
+    let open = || Ok(db::establish(target)?);
+    let second = Second {
+        open: &open,
+        prologue: None,
+    };
+    let rehash = (method != "rename").then_some(&second);
+    check_matches(&mut conn, &manifest, safety.as_deref(), rehash)?;
     crate::marker::record(target, &mut conn);
     Ok(RestoreReport {
         restored: manifest.id.clone(),
@@ -207,8 +216,14 @@ impl Restoring<'_> {
         encryption::materialize(&self.snapshot, self.manifest, self.keys, &staged)?;
         // Verification, on the very copy that will become the database.
         {
-            let mut conn = db::establish(&DatabaseTarget::sqlite(&staged))?;
-            verify::check_restored(&mut conn, self.manifest)?;
+            let copy = DatabaseTarget::sqlite(&staged);
+            let open = || Ok(db::establish(&copy)?);
+            let second = Second {
+                open: &open,
+                prologue: None,
+            };
+            let mut conn = db::establish(&copy)?;
+            verify::check_restored(&mut conn, self.manifest, Some(&second))?;
         }
         store::record_verified(
             self.dir.parent().unwrap_or(Path::new(".")),
@@ -257,13 +272,22 @@ impl Restoring<'_> {
 
 /// The database now holds what the manifest says, or the restore is reported as failed
 /// (naming the safety backup that holds the state before it).
+/// Without `rehash` only the applied migrations are compared (the content was verified on
+/// the very file now in place).
 fn check_matches(
     conn: &mut db_conn::DbConnection,
     manifest: &Manifest,
     safety: Option<&str>,
+    rehash: Option<&Second>,
 ) -> Result<(), BackupError> {
     let applied = migrations::status(conn)?.applied;
-    let (mut differences, _) = hash::compare(&manifest.tables, &hash::digests(conn)?);
+    let mut differences = match rehash {
+        Some(second) => {
+            let actual = hash_parallel::digests(conn, Some(second))?;
+            hash::compare(&manifest.tables, &actual).0
+        }
+        None => Vec::new(),
+    };
     if applied != manifest.applied_versions {
         differences.push("the applied migrations differ from the manifest's".into());
     }

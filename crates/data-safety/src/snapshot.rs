@@ -11,7 +11,8 @@ use diesel::connection::{Connection, SimpleConnection};
 
 use crate::encryption::{self, Recipients};
 use crate::manifest::{Encryption, TableDigest, PG_SNAPSHOT, SQLITE_SNAPSHOT};
-use crate::{hash, postgres_stream, snapshot_postgres, snapshot_sqlite, store, BackupError};
+use crate::hash_parallel::{self, Second};
+use crate::{postgres_stream, snapshot_postgres, snapshot_sqlite, store, BackupError};
 use db_conn::{self as db, DatabaseTarget, DbConnection};
 use pf_data::migrations;
 
@@ -33,8 +34,11 @@ fn file_name(base: &str, sealed: Option<&Recipients>) -> String {
 
 type Contents = (Vec<String>, BTreeMap<String, TableDigest>);
 
-fn contents(c: &mut DbConnection) -> Result<Contents, BackupError> {
-    Ok((migrations::status(c)?.applied, hash::digests(c)?))
+fn contents(c: &mut DbConnection, second: Option<&Second>) -> Result<Contents, BackupError> {
+    Ok((
+        migrations::status(c)?.applied,
+        hash_parallel::digests(c, second)?,
+    ))
 }
 
 pub(crate) fn of_sqlite(
@@ -60,13 +64,19 @@ pub(crate) fn of_sqlite(
             snapshot_sqlite::vacuum_into(live, &file)?;
             drop(conn);
             store::make_private_file(&file)?;
-            // Counts and hashes come from the snapshot itself: exactly what the backup holds.
-            let mut snap = DbConnection::Sqlite(snapshot_sqlite::open_existing(&file)?);
-            snap.transaction::<_, BackupError, _>(contents)?
+            // Counts and hashes come from the snapshot itself: exactly what the backup holds
+            // (read by two connections at once: nobody else writes it).
+            let open = || Ok(DbConnection::Sqlite(snapshot_sqlite::open_existing(&file)?));
+            let second = Second {
+                open: &open,
+                prologue: None,
+            };
+            let mut snap = open()?;
+            snap.transaction::<_, BackupError, _>(|c| contents(c, Some(&second)))?
         }
         // One read transaction: the digests and the serialized pages are the same commit.
         Some(recipients) => conn.transaction::<_, BackupError, _>(|c| {
-            let found = contents(c)?;
+            let found = contents(c, None)?;
             let DbConnection::Sqlite(live) = c else {
                 unreachable!()
             };
@@ -113,13 +123,30 @@ pub(crate) fn of_postgres(
             unreachable!()
         };
         let exported = snapshot_postgres::export_snapshot(pg)?;
-        match sealed {
-            None => snapshot_postgres::dump(&sh, target, Some(&exported), &file)?,
-            Some(recipients) => encryption::write_file(&file, recipients, |out| {
-                postgres_stream::dump_to(target, Some(&exported), out)
-            })?,
-        }
-        contents(c)
+        // pg_dump and the hashing read the same snapshot at the same time: the dump on its own
+        // thread, the hashes here and on a second connection that imports the snapshot.
+        let open = || Ok(db::establish(target)?);
+        let second = Second {
+            open: &open,
+            prologue: Some(format!(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                db_conn::sql::literal(&exported)
+            )),
+        };
+        std::thread::scope(|s| {
+            let dumping = s.spawn(|| match sealed {
+                None => {
+                    let sh = xshell::Shell::new().map_err(|e| BackupError::Refused(e.to_string()))?;
+                    snapshot_postgres::dump(&sh, target, Some(&exported), &file)
+                }
+                Some(recipients) => encryption::write_file(&file, recipients, |out| {
+                    postgres_stream::dump_to(target, Some(&exported), out)
+                }),
+            });
+            let found = contents(c, Some(&second));
+            let dumped = dumping.join().expect("the dump thread does not panic");
+            dumped.and(found)
+        })
     })?;
     store::make_private_file(&file)?;
     Ok(Snapshot {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
 use crate::{encryption, hash, postgres_stream, snapshot_postgres, snapshot_sqlite, store};
+use crate::hash_parallel::{self, Second};
 use crate::{BackupError, Keys};
 use db_conn::{self as db, DbConnection};
 use db_conn::{Backend, DatabaseTarget};
@@ -58,9 +59,11 @@ pub fn check_file(dir: &Path, manifest: &Manifest) -> Result<PathBuf, BackupErro
 }
 
 /// Compares a restored copy with the manifest; returns notes on what was only partly checked.
+/// With `second`, the tables are hashed on two connections (see `hash_parallel`).
 pub fn check_restored(
     conn: &mut DbConnection,
     manifest: &Manifest,
+    second: Option<&Second>,
 ) -> Result<Vec<String>, BackupError> {
     let mismatch = |differences: Vec<String>| BackupError::Mismatch {
         id: manifest.id.clone(),
@@ -83,7 +86,7 @@ pub fn check_restored(
             manifest.head()
         ));
     }
-    let actual = hash::digests(conn)?;
+    let actual = hash_parallel::digests(conn, second)?;
     let (diffs, notes) = hash::compare(&manifest.tables, &actual);
     differences.extend(diffs);
     if differences.is_empty() {
@@ -154,15 +157,21 @@ pub fn verify_and<T>(
                 .read_to_end(&mut image)
                 .map_err(|e| encryption::unreadable(&manifest, e))?;
             let mut conn = DbConnection::Sqlite(snapshot_sqlite::open_in_memory(image)?);
-            let notes = check_restored(&mut conn, &manifest)?;
+            let notes = check_restored(&mut conn, &manifest, None)?;
             (notes, inspect(&mut conn)?)
         }
         Backend::Sqlite => {
             let scratch = scratch_dir(root)?;
             let copy = scratch.path().join("verify.db");
             snapshot_sqlite::copy_private(&snapshot, &copy)?;
-            let mut conn = db::establish(&DatabaseTarget::sqlite(&copy))?;
-            let notes = check_restored(&mut conn, &manifest)?;
+            let copy = DatabaseTarget::sqlite(&copy);
+            let open = || Ok(db::establish(&copy)?);
+            let second = Second {
+                open: &open,
+                prologue: None,
+            };
+            let mut conn = db::establish(&copy)?;
+            let notes = check_restored(&mut conn, &manifest, Some(&second))?;
             (notes, inspect(&mut conn)?)
         }
         Backend::Postgres => {
@@ -183,8 +192,13 @@ pub fn verify_and<T>(
                     what: format!("it does not restore into a scratch database: {e}"),
                 },
             })?;
+            let open = || Ok(db::establish(&scratch.target)?);
+            let second = Second {
+                open: &open,
+                prologue: None,
+            };
             let mut conn = db::establish(&scratch.target)?;
-            let notes = check_restored(&mut conn, &manifest)?;
+            let notes = check_restored(&mut conn, &manifest, Some(&second))?;
             let extra = inspect(&mut conn)?;
             drop(conn);
             (notes, extra)
