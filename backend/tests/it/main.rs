@@ -5,6 +5,7 @@
 mod api_crud;
 mod api_errors;
 mod backup_encrypted;
+mod backup_hash;
 mod backup_logical;
 mod backup_remote;
 mod backup_snapshot;

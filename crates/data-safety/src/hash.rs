@@ -80,6 +80,15 @@ pub fn digest_of<R: Resource>(conn: &mut DbConnection) -> diesel::QueryResult<Ta
     Ok(hasher.finish())
 }
 
+/// [`digest_of`]'s result, from the lines the database writes itself when it can
+/// ([`crate::hash_sql`]), else through the model.
+pub fn digest_fast<R: Resource>(conn: &mut DbConnection) -> diesel::QueryResult<TableDigest> {
+    match crate::hash_sql::digest::<R>(conn) {
+        Some(digest) => Ok(digest),
+        None => digest_of::<R>(conn),
+    }
+}
+
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -148,7 +157,7 @@ pub fn model_digests(
                     return Ok(None);
                 }
                 // A savepoint, so a failed read does not abort an enclosing PostgreSQL transaction.
-                match self.conn.transaction(|c| digest_of::<R>(c)) {
+                match self.conn.transaction(|c| digest_fast::<R>(c)) {
                     Ok(d) => Ok(Some(d)),
                     Err(e) => {
                         self.unreadable.push(format!(

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::{self, CatalogTable};
-use crate::hash::{self, digest_of, raw_count, table_exists};
+use crate::hash::{self, digest_fast, raw_count, table_exists};
 use crate::manifest::TableDigest;
 use crate::BackupError;
 use db_conn::DbConnection;
@@ -120,7 +120,7 @@ fn model_or_catalog(conn: &mut DbConnection, key: &str) -> Result<TableDigest, B
         fn visit<R: Resource>(&mut self) {
             if self.found.is_none() && R::TABLE == self.key {
                 use diesel::Connection;
-                self.found = Some(self.conn.transaction(|c| digest_of::<R>(c)));
+                self.found = Some(self.conn.transaction(|c| digest_fast::<R>(c)));
             }
         }
     }
@@ -136,7 +136,9 @@ fn model_or_catalog(conn: &mut DbConnection, key: &str) -> Result<TableDigest, B
             let table = catalog::user_tables(conn)?
                 .into_iter()
                 .find(|t| t.key == key)
-                .ok_or_else(|| BackupError::Refused(format!("table {key} vanished while hashing")))?;
+                .ok_or_else(|| {
+                    BackupError::Refused(format!("table {key} vanished while hashing"))
+                })?;
             Ok(catalog::digest(conn, &table)?)
         }
     }

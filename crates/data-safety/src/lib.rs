@@ -15,6 +15,7 @@ pub mod export;
 pub mod fault;
 pub mod hash;
 pub mod hash_parallel;
+pub mod hash_sql;
 pub mod integrity;
 pub mod manifest;
 pub mod marker;

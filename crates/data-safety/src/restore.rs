@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::hash_parallel::{self, Second};
 use crate::manifest::Manifest;
 use crate::{encryption, hash, postgres_stream, snapshot_sqlite, store, verify};
-use crate::hash_parallel::{self, Second};
 use crate::{BackupError, CreateOptions, Keys};
 use db_conn::DatabaseTarget;
 use db_conn::{self as db};

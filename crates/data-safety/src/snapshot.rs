@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use diesel::connection::{Connection, SimpleConnection};
 
 use crate::encryption::{self, Recipients};
-use crate::manifest::{Encryption, TableDigest, PG_SNAPSHOT, SQLITE_SNAPSHOT};
 use crate::hash_parallel::{self, Second};
+use crate::manifest::{Encryption, TableDigest, PG_SNAPSHOT, SQLITE_SNAPSHOT};
 use crate::{postgres_stream, snapshot_postgres, snapshot_sqlite, store, BackupError};
 use db_conn::{self as db, DatabaseTarget, DbConnection};
 use pf_data::migrations;

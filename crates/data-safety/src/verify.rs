@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::hash_parallel::{self, Second};
 use crate::manifest::Manifest;
 use crate::{encryption, hash, postgres_stream, snapshot_postgres, snapshot_sqlite, store};
-use crate::hash_parallel::{self, Second};
 use crate::{BackupError, Keys};
 use db_conn::{self as db, DbConnection};
 use db_conn::{Backend, DatabaseTarget};

@@ -183,9 +183,35 @@ impl FromSql<Numeric, Sqlite> for Decimal {
     fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
         // Read as text whatever the storage class: SQLite renders stored numbers exactly as kept.
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        Ok(Self::from_stored_text(&text)?)
+    }
+}
+
+impl Decimal {
+    /// A decimal as SQLite holds it (the text of any storage class), read exactly as the
+    /// column type reads it.
+    pub fn from_stored_text(text: &str) -> Result<Self, String> {
         let big = BigDecimal::from_str(text.trim())
             .map_err(|e| format!("column holds `{text}`, which is not a decimal: {e}"))?;
         Ok(Self(big.normalized()))
+    }
+
+    /// Whether `text` is already what [`Decimal::to_canonical`] writes (`-?(0|[1-9]d*)(.d*[1-9])?`,
+    /// not `-0`): then reading and writing it again would give the same text.
+    pub fn is_canonical_text(text: &str) -> bool {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (digits, None),
+        };
+        let whole_ok = whole == "0"
+            || (!whole.is_empty()
+                && !whole.starts_with('0')
+                && whole.bytes().all(|b| b.is_ascii_digit()));
+        let fraction_ok = fraction.is_none_or(|f| {
+            !f.is_empty() && !f.ends_with('0') && f.bytes().all(|b| b.is_ascii_digit())
+        });
+        whole_ok && fraction_ok && text != "-0"
     }
 }
 

@@ -1,0 +1,108 @@
+//! The fast content hash (lines the database writes itself, `data_safety::hash_sql`) equals
+//! the canonical hash read through the models, table by table, on both backends, on awkward
+//! data: NULLs, long and negative decimals, unicode, quotes, backslashes and control
+//! characters, timestamps with and without fractions; on SQLite also decimals and timestamps
+//! stored in other spellings. And it still sees a changed value and a lost row.
+
+use db_conn::DbConnection;
+use diesel::connection::SimpleConnection;
+use pf_data::models::visit_all;
+use pf_data::resource::{Resource, ResourceVisitor};
+
+use crate::backup_util::fill;
+use crate::support::TestDb;
+
+/// Every table's (fast, model) digests.
+fn both(conn: &mut DbConnection) -> Vec<(&'static str, String, String)> {
+    struct Compare<'a> {
+        conn: &'a mut DbConnection,
+        out: Vec<(&'static str, String, String)>,
+    }
+    impl ResourceVisitor for Compare<'_> {
+        fn visit<R: Resource>(&mut self) {
+            let fast = data_safety::hash_sql::digest::<R>(self.conn)
+                .unwrap_or_else(|| panic!("{}: the fast hash could not read it", R::TABLE));
+            let model = data_safety::hash::digest_of::<R>(self.conn).unwrap();
+            assert_eq!(fast.rows, model.rows, "{}", R::TABLE);
+            self.out
+                .push((R::TABLE, fast.sha256.unwrap(), model.sha256.unwrap()));
+        }
+    }
+    let mut compare = Compare {
+        conn,
+        out: Vec::new(),
+    };
+    visit_all(&mut compare);
+    compare.out
+}
+
+fn awkward(conn: &mut DbConnection, sqlite: bool) {
+    conn.batch_execute(
+        "INSERT INTO fund_info (fund_code, fund_name, fund_type, currency, nav, nav_date) VALUES \
+         ('AWK1', 'tab\there, newline\nthere, quote \" backslash \\ bell \u{7} unit \u{1f} del \u{7f} ünï 中文 😀', NULL, 'USD', -98765432109876543210.000000000000000001, '2024-02-29'), \
+         ('AWK2', '', 'x', 'EUR', 0, NULL), \
+         ('AWK3', '/slash/ and \u{2028}', NULL, 'CNY', -0.5, '0001-01-01'), \
+         ('AWK6', 'exact', NULL, 'USD', '-98765432109876543210.000000000000000001', '9999-12-31')",
+    )
+    .unwrap();
+    if sqlite {
+        // Spellings the column types read but our writes never produce.
+        conn.batch_execute(
+            "UPDATE fund_info SET nav = '1.50' WHERE fund_code = 'AWK2'; \
+             INSERT INTO fund_info (fund_code, fund_name, currency, nav, created_at, updated_at) VALUES \
+             ('AWK4', 'spelled', 'USD', ' 0010.0100 ', '2025-01-10 16:30:05', '2025-01-10T16:30:05.123456789'), \
+             ('AWK5', 'real', 'USD', 2.25, '2025-01-10 16:30:05.1', '2025-01-10 16:30:05.000001')",
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn the_fast_hash_equals_the_model_hash_and_sees_every_change() {
+    for db in TestDb::each("fast_hash_equals_model_hash") {
+        let b = db.name();
+        let mut conn = db.migrated();
+        fill(&mut conn, 3, 0);
+        awkward(&mut conn, b == "sqlite");
+        let before = both(&mut conn);
+        for (table, fast, model) in &before {
+            assert_eq!(fast, model, "{b}: {table}");
+        }
+        let sha = |all: &[(&str, String, String)], t: &str| {
+            all.iter().find(|(n, _, _)| *n == t).unwrap().1.clone()
+        };
+        conn.batch_execute("UPDATE fund_info SET nav = 7.5 WHERE fund_code = 'AWK2'")
+            .unwrap();
+        let changed = both(&mut conn);
+        assert_ne!(
+            sha(&before, "fund_info"),
+            sha(&changed, "fund_info"),
+            "{b}: a changed value"
+        );
+        conn.batch_execute("DELETE FROM fund_info WHERE fund_code = 'AWK3'")
+            .unwrap();
+        let lost = both(&mut conn);
+        assert_ne!(
+            sha(&changed, "fund_info"),
+            sha(&lost, "fund_info"),
+            "{b}: a lost row"
+        );
+        for (table, fast, model) in &lost {
+            assert_eq!(fast, model, "{b}: {table}");
+        }
+    }
+}
+
+#[test]
+fn a_value_the_column_type_cannot_read_falls_back_to_the_model() {
+    for db in TestDb::each("fast_hash_unreadable") {
+        if db.name() != "sqlite" {
+            continue;
+        }
+        let mut conn = db.migrated();
+        fill(&mut conn, 1, 0);
+        conn.batch_execute("UPDATE fund_info SET nav = 'not a number'")
+            .unwrap();
+        assert!(data_safety::hash_sql::digest::<pf_data::models::FundInfo>(&mut conn).is_none());
+    }
+}
