@@ -101,9 +101,7 @@ impl Identity {
             keys: Arc::new(keys),
         })
     }
-}
 
-impl Identity {
     /// The public keys of this identity's secret keys.
     pub fn recipients(&self) -> Recipients {
         Recipients(self.keys.iter().map(|k| k.to_public()).collect())
@@ -297,7 +295,7 @@ pub fn keygen(path: &Path) -> Result<String, BackupError> {
     let (secret, public) = generate();
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let text = format!("# created: {created}\n# public key: {public}\n{secret}\n");
+    // Written whole (a kill leaves no half key) and 0600 from its first byte.
     store::write_atomic(path, text.as_bytes())?;
-    store::make_private_file(path)?;
     Ok(public)
 }

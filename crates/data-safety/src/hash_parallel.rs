@@ -21,11 +21,23 @@ pub struct Second<'a> {
     pub prologue: Option<String>,
 }
 
+impl<'a> Second<'a> {
+    /// Another connection opened by `open`, with nothing to run first (the data it reads does
+    /// not change while it is hashed: a snapshot file, a scratch database, a restored one).
+    pub fn reopening(open: &'a (dyn Fn() -> Result<DbConnection, BackupError> + Sync)) -> Self {
+        Self {
+            open,
+            prologue: None,
+        }
+    }
+}
+
 /// One table to hash: one of our models, or a catalog table.
 struct Task {
     key: String,
     catalog: Option<CatalogTable>,
-    rows: i64,
+    /// Its size (see [`sizes`]), to share the work evenly.
+    size: i64,
 }
 
 /// Every table of [`hash::digests`], each hashed on one of two connections; serial when
@@ -38,15 +50,17 @@ pub fn digests(
         return Ok(hash::digests(conn)?);
     };
     let mut tasks = tasks(conn)?;
-    // Largest first, each to the less loaded side: two halves of about equal rows.
-    tasks.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.key.cmp(&b.key)));
+    // Largest first, each to the less loaded side: two halves of about equal size.
+    tasks.sort_by(|a, b| b.size.cmp(&a.size).then(a.key.cmp(&b.key)));
     let (mut mine, mut theirs, mut load) = (Vec::new(), Vec::new(), (0i64, 0i64));
     for task in tasks {
+        // Every table costs something (a query), however small.
+        let cost = task.size.max(0) + 1;
         if load.0 <= load.1 {
-            load.0 += task.rows;
+            load.0 += cost;
             mine.push(task);
         } else {
-            load.1 += task.rows;
+            load.1 += cost;
             theirs.push(task);
         }
     }
@@ -70,22 +84,55 @@ pub fn digests(
     Ok(out)
 }
 
+#[derive(diesel::QueryableByName)]
+struct Estimate {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    size: i64,
+}
+
+/// A size per table, only to share the work: on PostgreSQL the bytes of its files (a stat, where
+/// a COUNT(*) would scan every table once more, and exact right after a restore, when the
+/// planner's estimates are not yet known); on SQLite the row count, which reads only the
+/// smallest b-tree of each table.
+fn sizes(conn: &mut DbConnection, tables: &[&str]) -> Result<Vec<i64>, BackupError> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(_) = conn {
+        let estimates: Vec<Estimate> = diesel::sql_query(
+            "SELECT c.relname::text AS name, pg_total_relation_size(c.oid) AS size \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')",
+        )
+        .load(conn)?;
+        let of = |t: &str| estimates.iter().find(|e| e.name == t).map_or(0, |e| e.size);
+        return Ok(tables.iter().map(|t| of(t)).collect());
+    }
+    tables.iter().map(|t| Ok(raw_count(conn, t)?)).collect()
+}
+
 fn tasks(conn: &mut DbConnection) -> Result<Vec<Task>, BackupError> {
-    let mut tasks = Vec::new();
+    let mut present = Vec::new();
     for table in model_tables() {
         if table_exists(conn, table)? {
-            tasks.push(Task {
-                key: table.to_owned(),
-                catalog: None,
-                rows: raw_count(conn, table)?,
-            });
+            present.push(table);
         }
     }
+    let rows = sizes(conn, &present)?;
+    let mut tasks: Vec<Task> = present
+        .iter()
+        .zip(rows)
+        .map(|(table, rows)| Task {
+            key: (*table).to_owned(),
+            catalog: None,
+            size: rows,
+        })
+        .collect();
     for table in catalog::user_tables(conn)? {
         if !tasks.iter().any(|t| t.key == table.key) {
             tasks.push(Task {
                 key: table.key.clone(),
-                rows: 0,
+                size: 0,
                 catalog: Some(table),
             });
         }

@@ -173,10 +173,7 @@ pub fn restore_with(
     // A renamed-in file is the very copy whose every table was just verified: hashing it
     // again would read the same bytes twice. A transaction swap wrote new pages: check them.
     let open = || Ok(db::establish(target)?);
-    let second = Second {
-        open: &open,
-        prologue: None,
-    };
+    let second = Second::reopening(&open);
     let rehash = (method != "rename").then_some(&second);
     check_matches(&mut conn, &manifest, safety.as_deref(), rehash)?;
     crate::marker::record(target, &mut conn);
@@ -218,10 +215,7 @@ impl Restoring<'_> {
         {
             let copy = DatabaseTarget::sqlite(&staged);
             let open = || Ok(db::establish(&copy)?);
-            let second = Second {
-                open: &open,
-                prologue: None,
-            };
+            let second = Second::reopening(&open);
             let mut conn = db::establish(&copy)?;
             verify::check_restored(&mut conn, self.manifest, Some(&second))?;
         }

@@ -67,10 +67,7 @@ pub(crate) fn of_sqlite(
             // Counts and hashes come from the snapshot itself: exactly what the backup holds
             // (read by two connections at once: nobody else writes it).
             let open = || Ok(DbConnection::Sqlite(snapshot_sqlite::open_existing(&file)?));
-            let second = Second {
-                open: &open,
-                prologue: None,
-            };
+            let second = Second::reopening(&open);
             let mut snap = open()?;
             snap.transaction::<_, BackupError, _>(|c| contents(c, Some(&second)))?
         }

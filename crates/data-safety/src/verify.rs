@@ -166,10 +166,7 @@ pub fn verify_and<T>(
             snapshot_sqlite::copy_private(&snapshot, &copy)?;
             let copy = DatabaseTarget::sqlite(&copy);
             let open = || Ok(db::establish(&copy)?);
-            let second = Second {
-                open: &open,
-                prologue: None,
-            };
+            let second = Second::reopening(&open);
             let mut conn = db::establish(&copy)?;
             let notes = check_restored(&mut conn, &manifest, Some(&second))?;
             (notes, inspect(&mut conn)?)
@@ -193,10 +190,7 @@ pub fn verify_and<T>(
                 },
             })?;
             let open = || Ok(db::establish(&scratch.target)?);
-            let second = Second {
-                open: &open,
-                prologue: None,
-            };
+            let second = Second::reopening(&open);
             let mut conn = db::establish(&scratch.target)?;
             let notes = check_restored(&mut conn, &manifest, Some(&second))?;
             let extra = inspect(&mut conn)?;
