@@ -101,8 +101,22 @@ fn a_value_the_column_type_cannot_read_falls_back_to_the_model() {
         }
         let mut conn = db.migrated();
         fill(&mut conn, 1, 0);
-        conn.batch_execute("UPDATE fund_info SET nav = 'not a number'")
-            .unwrap();
-        assert!(data_safety::hash_sql::digest::<pf_data::models::FundInfo>(&mut conn).is_none());
+        let unreadable = |conn: &mut DbConnection, update: &str| {
+            conn.batch_execute(&format!("UPDATE fund_info SET {update}"))
+                .unwrap();
+            let digest = data_safety::hash_sql::digest::<pf_data::models::FundInfo>(conn);
+            assert!(digest.is_none(), "{update}: {digest:?}");
+        };
+        // Each spelled as diesel writes its type, but not a real value of it.
+        unreadable(&mut conn, "nav_date = '2024-02-30'");
+        unreadable(
+            &mut conn,
+            "nav_date = NULL, created_at = '2024-02-30 10:00:00'",
+        );
+        unreadable(&mut conn, "created_at = '2024-01-01 24:00:00.5'");
+        unreadable(
+            &mut conn,
+            "created_at = '2024-01-01 10:00:00', nav = 'not a number'",
+        );
     }
 }

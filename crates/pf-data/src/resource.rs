@@ -378,9 +378,10 @@ macro_rules! resource {
             fn insert_rows(conn: &mut db_conn::DbConnection, rows: &[Self]) -> diesel::QueryResult<usize> {
                 use crate::schema::$table::dsl as t;
                 use diesel::prelude::*;
-                // Multi-row VALUES: diesel's MultiBackend has no batch insert, each backend has.
+                // PostgreSQL: binary COPY (several times a multi-row INSERT's speed). SQLite:
+                // multi-row VALUES. diesel's MultiBackend has neither, each backend has its own.
                 match conn {
-                    db_conn::DbConnection::Pg(c) => diesel::insert_into(t::$table).values(rows).execute(c),
+                    db_conn::DbConnection::Pg(c) => diesel::copy_from(t::$table).from_insertable(rows).execute(c),
                     db_conn::DbConnection::Sqlite(c) => diesel::insert_into(t::$table).values(rows).execute(c),
                 }
             }

@@ -1,6 +1,6 @@
 //! `cargo xtask bench backup`: backup, verify and restore against the engines' own tools
 //! (`sqlite3 .backup` / `.restore`; `pg_dump -Fc` / `pg_restore`) in the same run, on a
-//! database of `--rows` rows spread over every table; export and import rows per second and
+//! database of `--rows` rows (each of a list of sizes) spread over every table; export and import rows per second and
 //! peak memory (each measured in a child process of its own: VmHWM from /proc/self/status);
 //! and the old way for contrast: re-POSTing rows one by one over HTTP, on a sample. Medians of
 //! `--runs`; ratios printed. Run it on a release build for meaningful figures:
@@ -20,18 +20,18 @@ use pf_data::resource::{FieldKind, Resource, ResourceVisitor};
 use serde_json::{json, Value};
 use xshell::Shell;
 
-use super::migrate::median;
 use super::peak_kib;
 use crate::Ctx;
 use measure::{fresh, in_child, RunEnv, Samples};
 
 mod measure;
+mod summary;
 
 #[derive(clap::Args)]
 pub struct BenchBackup {
-    /// Rows in the benchmark database, spread over every table
-    #[arg(long, default_value_t = 1_000_000)]
-    pub rows: u64,
+    /// Rows in the benchmark database, spread over every table: each size of the list in turn
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000, 1_000_000])]
+    pub rows: Vec<u64>,
     /// Repetitions of each measurement (medians are reported)
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
@@ -212,8 +212,26 @@ fn generate(
     generator.out
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+/// Migrates `source` and fills it with `rows` rows spread over every table.
+fn fill(
+    r: &mut crate::report::Reporter,
+    b: &str,
+    source: &DatabaseTarget,
+    rows: u64,
+) -> anyhow::Result<()> {
+    let plan = plan(rows);
+    let mut conn = db_conn::establish(source)?;
+    pf_data::migrations::run_pending(&mut conn)?;
+    let bar = r.progress(rows, &format!("{b}: generate"));
+    let started = Instant::now();
+    generate(&mut conn, &plan, &bar)?;
+    bar.finish_and_clear();
+    r.say(&format!(
+        "    generated {rows} rows in {} tables in {:.1} s",
+        plan.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 /// The old way: every row re-POSTed on its own over HTTP to a service on a fresh database.
@@ -278,12 +296,18 @@ impl BenchBackup {
             }
             backends.push(b);
         }
+        anyhow::ensure!(
+            !self.rows.is_empty() && self.rows.iter().all(|&n| n > 0),
+            "--rows needs one or more sizes above 0, e.g. --rows 100000,1000000"
+        );
         let mut results = Vec::new();
-        for b in backends {
-            let result = ctx.report.step(&format!("{b}: {} rows", self.rows), |r| {
-                self.one(sh, r, b, server.as_ref())
-            })?;
-            results.push(result);
+        for &rows in &self.rows {
+            for &b in &backends {
+                let result = ctx.report.step(&format!("{b}: {rows} rows"), |r| {
+                    self.one(sh, r, b, server.as_ref(), rows)
+                })?;
+                results.push(result);
+            }
         }
         ctx.report.set("results", results);
         Ok(())
@@ -314,10 +338,11 @@ impl BenchBackup {
         r: &mut crate::report::Reporter,
         b: &str,
         server: Option<&DatabaseTarget>,
+        rows: u64,
     ) -> anyhow::Result<Value> {
         let work = tempfile::tempdir()?;
         let (source, _source_guard) = fresh(b, server, work.path(), "source")?;
-        self.fill(r, b, &source)?;
+        fill(r, b, &source, rows)?;
         let mut samples = Samples::default();
         for run in 0..self.runs {
             let dir = work.path().join(format!("run{run}"));
@@ -335,31 +360,10 @@ impl BenchBackup {
         let (_, base_peak) = in_child(&source, "noop", work.path())?;
         // The old way, on a sample.
         let old = self.old_way_sample(b, server, &source, work.path())?;
-        let total = self.rows + 3; // + the seeded system_config rows
-        Ok(self.summarize(r, b, total, samples, base_peak, old))
-    }
-
-    /// Migrates `source` and fills it with `--rows` rows spread over every table.
-    fn fill(
-        &self,
-        r: &mut crate::report::Reporter,
-        b: &str,
-        source: &DatabaseTarget,
-    ) -> anyhow::Result<()> {
-        let plan = plan(self.rows);
-        let mut conn = db_conn::establish(source)?;
-        pf_data::migrations::run_pending(&mut conn)?;
-        let bar = r.progress(self.rows, &format!("{b}: generate"));
-        let started = Instant::now();
-        generate(&mut conn, &plan, &bar)?;
-        bar.finish_and_clear();
-        r.say(&format!(
-            "    generated {} rows in {} tables in {:.1} s",
-            self.rows,
-            plan.len(),
-            started.elapsed().as_secs_f64()
-        ));
-        Ok(())
+        let total = rows + 3; // + the seeded system_config rows
+        Ok(summary::summarize(
+            r, b, total, self.runs, samples, base_peak, old,
+        ))
     }
 
     /// The old way on `--http-sample` rows of `source`: (rows per second, rows sent).
@@ -381,66 +385,5 @@ impl BenchBackup {
         let (old_dest, _g) = fresh(b, server, work, "old")?;
         let old = old_way(&sample, &old_dest).context("the old way")?;
         Ok((sample.len() as f64 / old.as_secs_f64(), sample.len()))
-    }
-
-    /// The medians, printed with their ratios and returned as the backend's JSON result.
-    fn summarize(
-        &self,
-        r: &mut crate::report::Reporter,
-        b: &str,
-        total: u64,
-        samples: Samples,
-        base_peak: u64,
-        (old_rps, old_sample): (f64, usize),
-    ) -> Value {
-        let Samples {
-            ours_b,
-            peer_b,
-            verify,
-            ours_r,
-            peer_r,
-            exp,
-            imp,
-            exp_peak,
-            imp_peak,
-            sizes,
-        } = samples;
-        let (ours_b, peer_b, verify, ours_r, peer_r, exp, imp) = (
-            median(ours_b),
-            median(peer_b),
-            median(verify),
-            median(ours_r),
-            median(peer_r),
-            median(exp),
-            median(imp),
-        );
-        let (peer_b_name, peer_r_name) = if b == "sqlite" {
-            ("sqlite3 .backup", "sqlite3 .restore")
-        } else {
-            ("pg_dump -Fc", "pg_restore")
-        };
-        let exp_rps = total as f64 / exp.as_secs_f64();
-        let imp_rps = total as f64 / imp.as_secs_f64();
-        let lines = [
-            format!("backup:  ours {:.0} ms ({} bytes) vs {peer_b_name} {:.0} ms ({} bytes): {:.2}x", ms(ours_b), sizes.0, ms(peer_b), sizes.1, ms(ours_b) / ms(peer_b)),
-            format!("verify:  {:.0} ms (restore into a scratch database + hash every row)", ms(verify)),
-            format!("restore: ours {:.0} ms (verify + swap + check) vs {peer_r_name} {:.0} ms: {:.2}x", ms(ours_r), ms(peer_r), ms(ours_r) / ms(peer_r)),
-            format!("export:  {:.0} rows/s ({:.0} ms), peak memory {} MiB (a process doing nothing: {} MiB)", exp_rps, ms(exp), exp_peak / 1024, base_peak / 1024),
-            format!("import:  {:.0} rows/s ({:.0} ms), peak memory {} MiB", imp_rps, ms(imp), imp_peak / 1024),
-            format!("old way: {:.0} rows/s re-POSTing {} rows one by one over HTTP (new ids): import is {:.0}x faster", old_rps, old_sample, imp_rps / old_rps),
-        ];
-        for line in &lines {
-            r.say(&format!("    {line}"));
-        }
-        json!({
-            "backend": b, "rows": total, "runs": self.runs,
-            "backup_ms": ms(ours_b), "peer_backup_ms": ms(peer_b), "peer_backup": peer_b_name,
-            "backup_bytes": sizes.0, "peer_backup_bytes": sizes.1,
-            "verify_ms": ms(verify),
-            "restore_ms": ms(ours_r), "peer_restore_ms": ms(peer_r), "peer_restore": peer_r_name,
-            "export_rows_per_s": exp_rps, "export_peak_kib": exp_peak,
-            "import_rows_per_s": imp_rps, "import_peak_kib": imp_peak, "baseline_peak_kib": base_peak,
-            "old_way_rows_per_s": old_rps, "old_way_sample": old_sample,
-        })
     }
 }
