@@ -228,3 +228,32 @@ fn sqlite_to_postgres_transfer_keeps_every_row_id_decimal_null_string_and_timest
     let err = fails(&sqlite, work.path(), &["transfer", "--to", &to]);
     assert!(err.contains("not empty"), "{err}");
 }
+
+/// A value the database's own lines cannot spell as the model does (a BC date on PostgreSQL)
+/// sends its table through the model: exported as serde writes it, and imported back equal.
+#[test]
+fn a_table_only_the_model_can_spell_is_exported_through_it() {
+    use diesel::connection::SimpleConnection;
+    let Some(source) = TestDb::postgres("export_through_the_model") else {
+        return;
+    };
+    let mut conn = source.migrated();
+    fill(&mut conn, 2, 0);
+    conn.batch_execute(
+        "INSERT INTO fund_info (fund_code, fund_name, currency, nav, nav_date) \
+         VALUES ('BC', 'ides', 'EUR', 1, '0044-03-15 BC')",
+    )
+    .unwrap();
+    let work = temp();
+    let dir = work.path().join("export");
+    ok(&source, work.path(), &["export", dir.to_str().unwrap()]);
+    let lines = std::fs::read_to_string(dir.join("fund_info.jsonl")).unwrap();
+    assert!(lines.contains("\"nav_date\":\"-0043-03-15\""), "{lines}");
+    let dest = TestDb::postgres("export_through_the_model").unwrap();
+    drop(dest.migrated());
+    ok(&dest, work.path(), &["import", dir.to_str().unwrap()]);
+    assert_eq!(
+        json_rows(&mut conn)["fund_info"],
+        json_rows(&mut dest.connect())["fund_info"]
+    );
+}

@@ -43,6 +43,18 @@ impl TableHasher {
         self.rows += 1;
     }
 
+    /// A canonical line the database wrote (without its newline): the same as [`Self::add`]
+    /// of the row it was written from.
+    pub fn add_line(&mut self, line: &str) {
+        self.sha.update(line.as_bytes());
+        self.sha.update(b"\n");
+        self.rows += 1;
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     pub fn finish(self) -> TableDigest {
         TableDigest {
             rows: self.rows,

@@ -28,6 +28,7 @@ pub mod restore;
 mod snapshot;
 pub mod snapshot_postgres;
 pub mod snapshot_sqlite;
+mod sqlite_lines;
 pub mod store;
 pub mod verify;
 

@@ -92,16 +92,23 @@ impl Canonical for bool {
     }
 }
 
-impl Canonical for String {
+impl Canonical for str {
     fn write_canonical(&self, out: &mut String) {
-        // JSON string syntax: unambiguous whatever the text holds (fast path: nothing to escape).
+        // JSON string syntax, as serde writes it: unambiguous whatever the text holds (fast
+        // path: nothing to escape).
         if self.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-            out.push_str(&serde_json::Value::from(self.as_str()).to_string());
+            out.push_str(&serde_json::Value::from(self).to_string());
         } else {
             out.push('"');
             out.push_str(self);
             out.push('"');
         }
+    }
+}
+
+impl Canonical for String {
+    fn write_canonical(&self, out: &mut String) {
+        self.as_str().write_canonical(out);
     }
 }
 

@@ -160,43 +160,75 @@ impl Importer<'_, '_> {
         Ok(())
     }
 
-    /// Streams the JSON Lines file into the table in batches; returns what was read (count
-    /// and hash) and the number of lines.
+    /// Streams the JSON Lines file into the table in batches: a second thread reads, parses
+    /// and hashes the lines while this one inserts, so the two overlap. Returns what was read
+    /// (count and hash) and the number of lines.
     fn insert_file<R: Resource>(
         &mut self,
         path: &PathBuf,
     ) -> Result<(TableDigest, u64), BackupError> {
-        let bad = |line: u64, reason: String| BackupError::BadExport {
-            path: path.display().to_string(),
-            line,
-            reason,
-        };
-        let file = std::fs::File::open(path).map_err(|e| bad(0, format!("cannot open it: {e}")))?;
-        let mut hasher = TableHasher::default();
-        let mut batch: Vec<R> = Vec::with_capacity(BATCH);
-        let mut line_no = 0u64;
-        for line in BufReader::with_capacity(1 << 16, file).lines() {
-            line_no += 1;
-            let line = line.map_err(|e| bad(line_no, format!("cannot read it: {e}")))?;
-            if line.is_empty() {
-                continue;
+        let file = std::fs::File::open(path)
+            .map_err(|e| bad_export(path, 0, format!("cannot open it: {e}")))?;
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<R>>(4);
+        std::thread::scope(|s| {
+            let reading = s.spawn(move || read_batches::<R>(path, file, batches));
+            let mut inserted = 0u64;
+            let mut stored = Ok(());
+            for batch in received.iter() {
+                if let Err(e) = R::insert_rows(self.conn, &batch) {
+                    stored = Err(BackupError::from(e));
+                    break;
+                }
+                inserted += batch.len() as u64;
+                (self.progress)(R::TABLE, inserted);
             }
-            let row: R = serde_json::from_str(&line)
-                .map_err(|e| bad(line_no, format!("not a {} row: {e}", R::TABLE)))?;
-            hasher.add(&row);
-            batch.push(row);
-            if batch.len() == BATCH {
-                R::insert_rows(self.conn, &batch)?;
-                batch.clear();
-                (self.progress)(R::TABLE, line_no);
-            }
-        }
-        if !batch.is_empty() {
-            R::insert_rows(self.conn, &batch)?;
-        }
-        (self.progress)(R::TABLE, line_no);
-        Ok((hasher.finish(), line_no))
+            // Stops the reader at its next batch when an insert failed.
+            drop(received);
+            let read = reading.join().expect("the reading thread does not panic");
+            stored.and(read)
+        })
     }
+}
+
+fn bad_export(path: &Path, line: u64, reason: String) -> BackupError {
+    BackupError::BadExport {
+        path: path.display().to_string(),
+        line,
+        reason,
+    }
+}
+
+/// Parses `file`'s lines as `R` rows and sends them in batches of [`BATCH`]; the count and hash
+/// of what was read, and the number of lines. Stops early, quietly, when nobody receives.
+fn read_batches<R: Resource>(
+    path: &Path,
+    file: std::fs::File,
+    batches: std::sync::mpsc::SyncSender<Vec<R>>,
+) -> Result<(TableDigest, u64), BackupError> {
+    let mut hasher = TableHasher::default();
+    let mut batch: Vec<R> = Vec::with_capacity(BATCH);
+    let mut line_no = 0u64;
+    for line in BufReader::with_capacity(1 << 16, file).lines() {
+        line_no += 1;
+        let line = line.map_err(|e| bad_export(path, line_no, format!("cannot read it: {e}")))?;
+        if line.is_empty() {
+            continue;
+        }
+        let row: R = serde_json::from_str(&line)
+            .map_err(|e| bad_export(path, line_no, format!("not a {} row: {e}", R::TABLE)))?;
+        hasher.add(&row);
+        batch.push(row);
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if batches.send(full).is_err() {
+                break;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.send(batch);
+    }
+    Ok((hasher.finish(), line_no))
 }
 
 /// What the database now holds, read back (by the database's own canonical lines, else the

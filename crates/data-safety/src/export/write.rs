@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use db_conn::{self as db, DatabaseTarget, DbConnection};
 use pf_data::migrations;
@@ -15,6 +15,8 @@ use super::{
     FORMAT, MANIFEST_FILE,
 };
 use crate::hash::{self, TableHasher};
+use crate::hash_sql::{self, Stop};
+use crate::manifest::TableDigest;
 use crate::{store, BackupError};
 
 /// Exports `target` (every table, or `tables`) into `dir`, which must not exist or be empty.
@@ -112,36 +114,89 @@ impl ResourceVisitor for Exporter<'_, '_> {
 }
 
 impl Exporter<'_, '_> {
-    /// One table, a page at a time, to `<table>.jsonl` (fsynced), with its count and hash.
+    /// One table to `<table>.jsonl` (fsynced), with its count and hash: from the lines the
+    /// database writes itself, else (a value only the model can judge) through the model.
     fn write_table<R: Resource>(&mut self) -> Result<ExportTable, BackupError> {
         let file = format!("{}.jsonl", R::TABLE);
         let path = self.dir.join(&file);
-        let mut out = BufWriter::with_capacity(1 << 16, store::create_private_file(&path)?);
-        let mut hasher = TableHasher::default();
-        let mut rows = 0u64;
-        let progress = &mut self.progress;
-        hash::for_each_page::<R, BackupError>(self.conn, |page| {
-            for row in page {
-                serde_json::to_writer(&mut out, row).map_err(|e| {
-                    BackupError::Refused(format!("cannot write {}: {e}", path.display()))
-                })?;
-                out.write_all(b"\n")
-                    .map_err(BackupError::io("write", &path))?;
-                hasher.add(row);
+        let digest = match self.write_lines::<R>(&path) {
+            Ok(digest) => digest,
+            Err(Stop::Failed(e)) => return Err(e),
+            Err(Stop::Unreadable) => {
+                std::fs::remove_file(&path).map_err(BackupError::io("remove", &path))?;
+                self.write_models::<R>(&path)?
             }
-            rows += page.len() as u64;
-            progress(R::TABLE, rows);
-            Ok(())
-        })?;
-        out.into_inner()
-            .map_err(|e| BackupError::io("write", &path)(e.into_error()))?
-            .sync_all()
-            .map_err(BackupError::io("fsync", &path))?;
-        let digest = hasher.finish();
+        };
         Ok(ExportTable {
             file,
             rows: digest.rows,
             sha256: digest.sha256.unwrap_or_default(),
         })
+    }
+
+    fn write_lines<R: Resource>(&mut self, path: &Path) -> Result<TableDigest, Stop<BackupError>> {
+        let mut out = TableFile::create(path).map_err(Stop::Failed)?;
+        let progress = &mut self.progress;
+        hash_sql::for_each_row::<R, BackupError>(self.conn, true, |line, export| {
+            out.hash.add_line(line);
+            out.write_line(export.unwrap_or_default().as_bytes())?;
+            if out.hash.rows() % hash::PAGE as u64 == 0 {
+                progress(R::TABLE, out.hash.rows());
+            }
+            Ok(())
+        })?;
+        progress(R::TABLE, out.hash.rows());
+        out.finish().map_err(Stop::Failed)
+    }
+
+    fn write_models<R: Resource>(&mut self, path: &Path) -> Result<TableDigest, BackupError> {
+        let mut out = TableFile::create(path)?;
+        let progress = &mut self.progress;
+        hash::for_each_page::<R, BackupError>(self.conn, |page| {
+            for row in page {
+                let json = serde_json::to_vec(row).map_err(|e| {
+                    BackupError::Refused(format!("cannot write {}: {e}", out.path.display()))
+                })?;
+                out.write_line(&json)?;
+                out.hash.add(row);
+            }
+            progress(R::TABLE, out.hash.rows());
+            Ok(())
+        })?;
+        out.finish()
+    }
+}
+
+/// A table's JSON Lines file being written, and the hash of its rows.
+struct TableFile {
+    path: PathBuf,
+    out: BufWriter<std::fs::File>,
+    hash: TableHasher,
+}
+
+impl TableFile {
+    fn create(path: &Path) -> Result<Self, BackupError> {
+        Ok(Self {
+            path: path.to_owned(),
+            out: BufWriter::with_capacity(1 << 16, store::create_private_file(path)?),
+            hash: TableHasher::default(),
+        })
+    }
+
+    fn write_line(&mut self, json: &[u8]) -> Result<(), BackupError> {
+        self.out
+            .write_all(json)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(BackupError::io("write", &self.path))
+    }
+
+    fn finish(self) -> Result<TableDigest, BackupError> {
+        let path = self.path;
+        self.out
+            .into_inner()
+            .map_err(|e| BackupError::io("write", &path)(e.into_error()))?
+            .sync_all()
+            .map_err(BackupError::io("fsync", &path))?;
+        Ok(self.hash.finish())
     }
 }
