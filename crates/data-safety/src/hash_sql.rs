@@ -8,7 +8,7 @@
 //! caller falls back to the model, which reads or reports it.
 
 use diesel::connection::{Connection, SimpleConnection};
-use diesel::sql_types::{Nullable, Text};
+use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::hash::TableHasher;
@@ -25,8 +25,6 @@ const FETCH: usize = 5000;
 struct Lines {
     #[diesel(sql_type = Text)]
     line: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    export: Option<String>,
 }
 
 /// A PostgreSQL date or timestamp spelled by `to_char`, when `to_char` spells it as chrono
@@ -69,29 +67,59 @@ pub(crate) fn columns<R: Resource>() -> Vec<(&'static str, FieldKind)> {
     all
 }
 
-/// PostgreSQL writes the lines itself (it does so in its own process, beside us).
-fn select_lines<R: Resource>(export: bool) -> String {
-    let all = columns::<R>();
-    let canonical: Vec<String> = all.iter().map(|(name, kind)| column(name, *kind)).collect();
-    let export = if export {
-        let pairs: Vec<String> = all
-            .iter()
-            .zip(&canonical)
-            .enumerate()
-            .map(|(i, ((name, _), text))| {
-                let key = format!("{}\"{name}\":", if i == 0 { "{" } else { "," });
-                format!("{} || {text}", literal(&key))
-            })
-            .collect();
-        format!("{} || '}}'", pairs.join(" || "))
-    } else {
-        "NULL".into()
-    };
+/// PostgreSQL writes the canonical lines itself (in its own process, beside us).
+fn select_lines<R: Resource>() -> String {
+    let canonical: Vec<String> = columns::<R>()
+        .iter()
+        .map(|(name, kind)| column(name, *kind))
+        .collect();
     format!(
-        "SELECT '[' || {} || ']' AS line, {export} AS export FROM {} ORDER BY id",
+        "SELECT '[' || {} || ']' AS line FROM {} ORDER BY id",
         canonical.join(" || ',' || "),
         ident(R::TABLE)
     )
+}
+
+/// The export object of a canonical line PostgreSQL wrote: the same JSON values under the
+/// column names (its dates and timestamps are also serde's text). None when the line does not
+/// hold one value per column.
+fn export_of_line(line: &str, names: &[&str], out: &mut String) -> Option<()> {
+    out.clear();
+    let mut rest = line.strip_prefix('[')?.strip_suffix(']')?;
+    for (i, name) in names.iter().enumerate() {
+        let end = value_end(rest)?;
+        out.push_str(if i == 0 { "{\"" } else { ",\"" });
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(&rest[..end]);
+        rest = &rest[end..];
+        rest = match rest.strip_prefix(',') {
+            Some(next) if i + 1 < names.len() => next,
+            None if i + 1 == names.len() && rest.is_empty() => rest,
+            _ => return None,
+        };
+    }
+    out.push('}');
+    Some(())
+}
+
+/// Where the JSON value at the start of `text` ends: after a string's closing quote (escapes
+/// skipped), else at the next comma or the end.
+fn value_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        let end = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
+        return (end > 0).then_some(end);
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// SQLite hands us the columns as stored ([`RawLines`] writes the lines).
@@ -135,18 +163,22 @@ pub fn for_each_row<R: Resource, E>(
     let mut each = |line: &str, export: Option<&str>| each(line, export).map_err(Inner::Each);
     let read = conn.transaction::<(), Inner<E>, _>(|c| match c {
         DbConnection::Pg(_) => {
-            let query = select_lines::<R>(export);
+            let query = select_lines::<R>();
+            let names: Vec<&str> = columns::<R>().iter().map(|(name, _)| *name).collect();
+            let mut object = String::new();
             c.batch_execute(&format!("DECLARE pf_rows NO SCROLL CURSOR FOR {query}"))?;
             loop {
                 let page: Vec<Lines> =
                     diesel::sql_query(format!("FETCH {FETCH} FROM pf_rows")).load(c)?;
                 for l in &page {
                     // The mark of a value only the model spells (see `pg_calendar`).
-                    let unreadable = |t: &str| t.contains('\u{1}');
-                    if unreadable(&l.line) || l.export.as_deref().is_some_and(unreadable) {
+                    if l.line.contains('\u{1}') {
                         return Err(Inner::Db);
                     }
-                    each(&l.line, l.export.as_deref())?;
+                    if export {
+                        export_of_line(&l.line, &names, &mut object).ok_or(Inner::Db)?;
+                    }
+                    each(&l.line, export.then_some(object.as_str()))?;
                 }
                 if page.len() < FETCH {
                     break;
@@ -186,4 +218,34 @@ pub fn digest<R: Resource>(conn: &mut DbConnection) -> Option<TableDigest> {
         Ok(())
     });
     read.ok().map(|()| hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export_of_line;
+
+    /// The export object holds each value of the line as it is, strings with commas, quotes
+    /// and brackets included; a line of another shape is refused.
+    #[test]
+    fn export_objects_take_the_lines_values_as_they_are() {
+        let names = ["id", "note", "amount", "at", "flag"];
+        let mut out = String::new();
+        let line = r#"[7,"a, \"b\" [c]\\",null,"2024-01-02T03:04:05.000006",true]"#;
+        export_of_line(line, &names, &mut out).unwrap();
+        assert_eq!(
+            out,
+            r#"{"id":7,"note":"a, \"b\" [c]\\","amount":null,"at":"2024-01-02T03:04:05.000006","flag":true}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["note"], "a, \"b\" [c]\\");
+        for wrong in [
+            "[7,,null,\"t\",true]",
+            "[7,\"x\",null,\"t\"]",
+            "[7,\"x\",null,\"t\",true,1]",
+            "7,\"x\"",
+            "[7,\"x]",
+        ] {
+            assert!(export_of_line(wrong, &names, &mut out).is_none(), "{wrong}");
+        }
+    }
 }

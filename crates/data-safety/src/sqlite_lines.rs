@@ -5,15 +5,18 @@
 //! object serde writes. A value read otherwise than the model would (another spelling, a day
 //! that does not exist) stops the read: the caller goes through the model, which decides.
 
-use std::fmt::Write;
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::rc::Rc;
 
 use diesel::deserialize::{self, QueryableByName};
 use diesel::row::{Field, NamedRow, Row};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use pf_data::decimal::Decimal;
-use pf_data::resource::{Canonical, FieldKind, Resource};
+use pf_data::resource::{put_digits, Canonical, FieldKind, Resource};
 
 use crate::hash_sql::columns;
 
@@ -27,12 +30,28 @@ pub(crate) struct RawLines<R, const EXPORT: bool> {
     resource: PhantomData<R>,
 }
 
+type Columns = Rc<[(&'static str, FieldKind)]>;
+
+thread_local! {
+    static COLUMNS: RefCell<HashMap<TypeId, Columns>> = RefCell::new(HashMap::new());
+}
+
+/// [`columns`] of `R`, built once per thread rather than once per row.
+fn cached_columns<R: Resource>() -> Columns {
+    COLUMNS.with(|all| {
+        all.borrow_mut()
+            .entry(TypeId::of::<R>())
+            .or_insert_with(|| columns::<R>().into())
+            .clone()
+    })
+}
+
 impl<R: Resource, const EXPORT: bool> QueryableByName<Sqlite> for RawLines<R, EXPORT> {
     fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
         let mut line = String::with_capacity(256);
         let mut export = String::with_capacity(if EXPORT { 384 } else { 0 });
         line.push('[');
-        for (i, (name, kind)) in columns::<R>().into_iter().enumerate() {
+        for (i, &(name, kind)) in cached_columns::<R>().iter().enumerate() {
             if i > 0 {
                 line.push(',');
             }
@@ -76,9 +95,7 @@ fn write_value(
 ) -> Result<(), &'static str> {
     let start = line.len();
     match kind {
-        FieldKind::Integer => {
-            let _ = write!(line, "{}", value.read_long());
-        }
+        FieldKind::Integer => value.read_long().write_canonical(line),
         FieldKind::Bool => line.push_str(if value.read_integer() != 0 {
             "true"
         } else {
@@ -102,7 +119,7 @@ fn write_value(
             let date = read_date(value.read_text()).ok_or(UNREADABLE)?;
             date.write_canonical(line);
             if let Some(export) = export {
-                let _ = write!(export, "\"{date:?}\"");
+                push_serde_date(export, &date);
             }
             return Ok(());
         }
@@ -110,7 +127,7 @@ fn write_value(
             let stamp = read_timestamp(value.read_text()).ok_or(UNREADABLE)?;
             stamp.write_canonical(line);
             if let Some(export) = export {
-                let _ = write!(export, "\"{stamp:?}\"");
+                push_serde_stamp(export, &stamp);
             }
             return Ok(());
         }
@@ -119,6 +136,43 @@ fn write_value(
         export.push_str(&line[start..]);
     }
     Ok(())
+}
+
+/// `"date"` as serde writes it (chrono's `Debug`), digit by digit for years 0 to 9999.
+fn push_serde_date(out: &mut String, date: &chrono::NaiveDate) {
+    use chrono::Datelike;
+    if (0..=9999).contains(&date.year()) {
+        date.write_canonical(out);
+    } else {
+        out.push_str(&format!("\"{date:?}\""));
+    }
+}
+
+/// `"timestamp"` as serde writes it (chrono's `Debug`: no fraction when it is zero, else
+/// 3, 6 or 9 digits, as few as hold it), digit by digit in the range the canonical text is.
+fn push_serde_stamp(out: &mut String, stamp: &chrono::NaiveDateTime) {
+    use chrono::{Datelike, Timelike};
+    let nanos = stamp.nanosecond();
+    if !(0..=9999).contains(&stamp.year()) || nanos >= 1_000_000_000 {
+        out.push_str(&format!("\"{stamp:?}\""));
+        return;
+    }
+    let start = out.len();
+    stamp.write_canonical(out);
+    // `"YYYY-MM-DDTHH:MM:SS.ffffff"`: keep the seconds, then the fraction serde writes.
+    out.truncate(start + 20);
+    let (value, digits) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+        n if n % 1_000 == 0 => (n / 1_000, 6),
+        n => (n, 9),
+    };
+    if digits > 0 {
+        let mut fraction = *b".000000000";
+        put_digits(&mut fraction[1..=digits], value);
+        out.push_str(std::str::from_utf8(&fraction[..=digits]).expect("ASCII digits"));
+    }
+    out.push('"');
 }
 
 /// A date as diesel's SQLite column type reads it.
@@ -229,21 +283,36 @@ mod tests {
             "2025-01-10 16:30:05.123456789",
             "2025-01-10T16:30:05",
             "2025-01-10T16:30:05.120",
+            "2025-01-10T16:30:05.000120",
+            "2025-01-10T16:30:05.000000120",
+            "2025-01-10T16:30:05.100000",
+            "9999-12-31T23:59:59.999999999",
+            "2016-12-31 23:59:60.5",
             "0001-01-01 00:00:00.5",
             "0000-01-01 00:00:00.000001",
         ] {
             let stamp = read_timestamp(t).unwrap();
-            let ours = format!("\"{stamp:?}\"");
+            let mut ours = String::new();
+            super::push_serde_stamp(&mut ours, &stamp);
             assert_eq!(ours, serde_json::to_string(&stamp).unwrap(), "{t}");
             let back: chrono::NaiveDateTime = serde_json::from_str(&ours).unwrap();
             assert_eq!(back, stamp, "{t}");
         }
         for d in ["2024-02-29", "0000-01-01", "9999-12-31"] {
             let date = read_date(d).unwrap();
-            assert_eq!(
-                format!("\"{date:?}\""),
-                serde_json::to_string(&date).unwrap()
-            );
+            let mut ours = String::new();
+            super::push_serde_date(&mut ours, &date);
+            assert_eq!(ours, serde_json::to_string(&date).unwrap());
+        }
+        // Outside the digit-by-digit range: chrono's own text.
+        for year in [-1, 10000] {
+            let date = chrono::NaiveDate::from_ymd_opt(year, 1, 2).unwrap();
+            let stamp = date.and_hms_micro_opt(3, 4, 5, 6).unwrap();
+            let (mut d, mut t) = (String::new(), String::new());
+            super::push_serde_date(&mut d, &date);
+            super::push_serde_stamp(&mut t, &stamp);
+            assert_eq!(d, serde_json::to_string(&date).unwrap());
+            assert_eq!(t, serde_json::to_string(&stamp).unwrap());
         }
     }
 }

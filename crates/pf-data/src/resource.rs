@@ -74,15 +74,13 @@ pub trait Canonical {
 
 impl Canonical for i32 {
     fn write_canonical(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(out, "{self}");
+        out.push_str(itoa::Buffer::new().format(*self));
     }
 }
 
 impl Canonical for i64 {
     fn write_canonical(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(out, "{self}");
+        out.push_str(itoa::Buffer::new().format(*self));
     }
 }
 
@@ -120,19 +118,38 @@ impl Canonical for Decimal {
     }
 }
 
+/// `n` as exactly `digits.len()` decimal digits, zero-padded (the caller knows it fits).
+pub fn put_digits(digits: &mut [u8], mut n: u32) {
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+fn push_ascii(out: &mut String, text: &[u8]) {
+    out.push_str(std::str::from_utf8(text).expect("ASCII digits and punctuation"));
+}
+
+/// Writes `"YYYY-MM-DD` (the opening quote, no closing one) into the first 11 bytes of `b`.
+fn put_date(b: &mut [u8], date: &NaiveDate) {
+    use chrono::Datelike;
+    b[..11].copy_from_slice(b"\"0000-00-00");
+    put_digits(&mut b[1..5], date.year() as u32);
+    put_digits(&mut b[6..8], date.month());
+    put_digits(&mut b[9..11], date.day());
+}
+
+// Dates and timestamps are written digit by digit: `write!` with padded formats was the
+// largest single cost of hashing a table (every row has two timestamps).
 impl Canonical for NaiveDate {
     fn write_canonical(&self, out: &mut String) {
         use chrono::Datelike;
-        use std::fmt::Write;
         if (0..=9999).contains(&self.year()) {
-            let _ = write!(
-                out,
-                "\"{:04}-{:02}-{:02}\"",
-                self.year(),
-                self.month(),
-                self.day()
-            );
+            let mut b = [b'"'; 12];
+            put_date(&mut b, self);
+            push_ascii(out, &b);
         } else {
+            use std::fmt::Write;
             let _ = write!(out, "\"{}\"", self.format("%Y-%m-%d"));
         }
     }
@@ -140,24 +157,20 @@ impl Canonical for NaiveDate {
 
 impl Canonical for NaiveDateTime {
     /// Microseconds, PostgreSQL's precision (digits beyond it are dropped, as diesel drops them
-    /// when it writes to PostgreSQL), so a SQLite value and its PostgreSQL copy agree.
+    /// when it writes to PostgreSQL), so a SQLite value and its PostgreSQL copy agree. The text
+    /// of the format `%Y-%m-%dT%H:%M:%S%.6f`.
     fn write_canonical(&self, out: &mut String) {
         use chrono::{Datelike, Timelike};
-        use std::fmt::Write;
-        // The same text as the format `%Y-%m-%dT%H:%M:%S%.6f`, without parsing it per value.
         if (0..=9999).contains(&self.year()) && self.nanosecond() < 1_000_000_000 {
-            let _ = write!(
-                out,
-                "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}\"",
-                self.year(),
-                self.month(),
-                self.day(),
-                self.hour(),
-                self.minute(),
-                self.second(),
-                self.nanosecond() / 1000
-            );
+            let mut b = *b"\"0000-00-00T00:00:00.000000\"";
+            put_date(&mut b, &self.date());
+            put_digits(&mut b[12..14], self.hour());
+            put_digits(&mut b[15..17], self.minute());
+            put_digits(&mut b[18..20], self.second());
+            put_digits(&mut b[21..27], self.nanosecond() / 1000);
+            push_ascii(out, &b);
         } else {
+            use std::fmt::Write;
             let _ = write!(out, "\"{}\"", self.format("%Y-%m-%dT%H:%M:%S%.6f"));
         }
     }
@@ -449,6 +462,29 @@ mod canonical_tests {
         );
         let d = NaiveDate::from_ymd_opt(33, 2, 3).unwrap();
         assert_eq!(text(&d), format!("\"{}\"", d.format("%Y-%m-%d")));
+        // Every digit position, the ends of the fast path's range and both sides of it.
+        for (y, mo, d, h, mi, se, nano) in [
+            (0, 1, 1, 0, 0, 0, 0),
+            (9999, 12, 31, 23, 59, 59, 999_999_999),
+            (2024, 2, 29, 9, 8, 7, 1_000),
+            (1, 10, 20, 10, 20, 30, 999),
+            (-1, 1, 1, 0, 0, 0, 0),
+            (10000, 1, 1, 0, 0, 0, 0),
+            (2016, 12, 31, 23, 59, 59, 1_500_000_000),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, mo, d).unwrap();
+            assert_eq!(text(&date), format!("\"{}\"", date.format("%Y-%m-%d")));
+            let stamp = date.and_hms_nano_opt(h, mi, se, nano).unwrap();
+            assert_eq!(
+                text(&stamp),
+                format!("\"{}\"", stamp.format("%Y-%m-%dT%H:%M:%S%.6f")),
+                "{stamp:?}"
+            );
+        }
+        for n in [0, -1, 7, i64::MIN, i64::MAX] {
+            assert_eq!(text(&n), n.to_string());
+        }
+        assert_eq!(text(&i32::MIN), i32::MIN.to_string());
         assert_eq!(text(&Some(5i64)), "5");
         assert_eq!(text(&None::<String>), "null");
     }
