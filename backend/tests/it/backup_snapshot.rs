@@ -318,6 +318,12 @@ fn damaged_truncated_and_newer_backups_are_refused() {
             err.contains("does not verify") && err.contains("fund_info"),
             "{b}: {err}"
         );
+        // Restoring it fails at verification, which runs beside the safety backup: that one
+        // is removed again, and the database is as it was.
+        let unchanged = digests(&db);
+        let err = fails(&db, backups.path(), &["restore", "edited"]);
+        assert!(err.contains("fund_info"), "{b}: {err}");
+        assert_eq!(digests(&db), unchanged, "{b}");
 
         // A backup of a database a newer release migrated.
         let before = digests(&db);

@@ -212,30 +212,32 @@ impl Restoring<'_> {
         let cleanup = StagedFile(staged.clone());
         encryption::materialize(&self.snapshot, self.manifest, self.keys, &staged)?;
         // Verification, on the very copy that will become the database.
-        {
+        let verification = || {
             let copy = DatabaseTarget::sqlite(&staged);
             let open = || Ok(db::establish(&copy)?);
             let second = Second::reopening(&open);
             let mut conn = db::establish(&copy)?;
-            verify::check_restored(&mut conn, self.manifest, Some(&second))?;
-        }
-        store::record_verified(
-            self.dir.parent().unwrap_or(Path::new(".")),
-            Some(self.dir),
-            self.manifest,
-        );
-        let safety = if path.is_file() {
-            Some(
+            verify::check_restored(&mut conn, self.manifest, Some(&second)).map(drop)
+        };
+        let safety_backup = || {
+            if !path.is_file() {
+                return Ok(None);
+            }
+            Ok(Some(
                 match crate::create_with(self.target, self.backups_dir, &self.safety) {
                     Ok(info) => info.id,
                     // A database too damaged to back up is what restores are for: keep its
                     // files as they are instead, then go on.
                     Err(e) => raw_copy(path, self.backups_dir, &e)?,
                 },
-            )
-        } else {
-            None
+            ))
         };
+        let safety = verified_with_safety(self.backups_dir, verification, safety_backup)?;
+        store::record_verified(
+            self.dir.parent().unwrap_or(Path::new(".")),
+            Some(self.dir),
+            self.manifest,
+        );
         let renameable = mode == SwapMode::Auto
             && !snapshot_sqlite::in_use_after_checkpoint(path).unwrap_or(true)
             && snapshot_sqlite::same_owner_and_mode(path, &staged);
@@ -254,14 +256,46 @@ impl Restoring<'_> {
 
     /// Verifies into a scratch database, backs up, then restores in one transaction.
     fn into_postgres(self) -> Result<(Option<String>, &'static str), BackupError> {
-        verify::verify_with(self.dir, self.target, self.keys)?;
-        let safety = crate::create_with(self.target, self.backups_dir, &self.safety)?.id;
+        let safety = verified_with_safety(
+            self.backups_dir,
+            || verify::verify_with(self.dir, self.target, self.keys).map(drop),
+            || {
+                Ok(Some(
+                    crate::create_with(self.target, self.backups_dir, &self.safety)?.id,
+                ))
+            },
+        )?;
         let source = encryption::open_snapshot(&self.snapshot, self.manifest, self.keys)?;
         postgres_stream::restore_in_transaction(self.target, source, |e| {
             encryption::unreadable(self.manifest, e)
         })?;
-        Ok((Some(safety), "transaction"))
+        Ok((safety, "transaction"))
     }
+}
+
+/// Runs `verification` of the backup while `safety_backup` backs the database up: both only
+/// read it, so side by side they take about as long as the longer one. When the backup fails
+/// verification nothing is restored, and the safety backup taken for it is removed again.
+fn verified_with_safety(
+    backups_dir: &Path,
+    verification: impl FnOnce() -> Result<(), BackupError> + Send,
+    safety_backup: impl FnOnce() -> Result<Option<String>, BackupError> + Send,
+) -> Result<Option<String>, BackupError> {
+    let (verified, safety) = std::thread::scope(|s| {
+        let backing_up = s.spawn(safety_backup);
+        let verified = verification();
+        (
+            verified,
+            backing_up.join().expect("the safety backup does not panic"),
+        )
+    });
+    if let Err(e) = verified {
+        if let Ok(Some(id)) = &safety {
+            let _ = store::delete(&backups_dir.join(id));
+        }
+        return Err(e);
+    }
+    safety
 }
 
 /// The database now holds what the manifest says, or the restore is reported as failed
