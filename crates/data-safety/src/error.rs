@@ -92,11 +92,14 @@ pub enum BackupError {
 }
 
 impl BackupError {
-    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.display().to_string();
+    /// The path is written only when there is an error: callers build this on every write.
+    pub fn io<'a>(
+        action: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(std::io::Error) -> Self + 'a {
         move |source| Self::Io {
             action,
-            path,
+            path: path.display().to_string(),
             source,
         }
     }

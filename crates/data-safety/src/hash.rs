@@ -239,6 +239,14 @@ pub fn short(hash: &str) -> &str {
 
 /// SHA-256 and size of a file, streamed.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
+    file_sha256_into(path, &mut std::io::sink())
+}
+
+/// [`file_sha256`], writing every byte read to `out` too (a copy checked on its way).
+pub fn file_sha256_into(
+    path: &std::path::Path,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<(u64, String)> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut sha = Sha256::new();
@@ -250,6 +258,7 @@ pub fn file_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
             break;
         }
         sha.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
         total += n as u64;
     }
     Ok((total, format!("{:x}", sha.finalize())))
