@@ -239,27 +239,35 @@ pub fn short(hash: &str) -> &str {
 
 /// SHA-256 and size of a file, streamed.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
-    file_sha256_into(path, &mut std::io::sink())
+    match file_sha256_into(path, |_| Ok::<(), std::convert::Infallible>(())) {
+        Ok(read) => read,
+        Err(never) => match never {},
+    }
 }
 
-/// [`file_sha256`], writing every byte read to `out` too (a copy checked on its way).
-pub fn file_sha256_into(
+/// [`file_sha256`], handing every chunk read to `each` too (a copy checked on its way). The
+/// outer error is `each`'s, the inner one reading the file's: a failed copy is not a bad file.
+pub fn file_sha256_into<E>(
     path: &std::path::Path,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<(u64, String)> {
+    mut each: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<std::io::Result<(u64, String)>, E> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) => return Ok(Err(e)),
+    };
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
         sha.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
+        each(&buf[..n])?;
         total += n as u64;
     }
-    Ok((total, format!("{:x}", sha.finalize())))
+    Ok(Ok((total, format!("{:x}", sha.finalize()))))
 }

@@ -51,9 +51,12 @@ fn checked(dir: &Path, manifest: &Manifest, copy: Option<&Path>) -> Result<PathB
     let read = match copy {
         None => hash::file_sha256(&path),
         Some(dest) => {
+            use std::io::Write;
             let mut out = std::io::BufWriter::new(store::create_private_file(dest)?);
-            hash::file_sha256_into(&path, &mut out)
-                .and_then(|found| std::io::Write::flush(&mut out).map(|()| found))
+            let write = |e| BackupError::io("write the scratch copy", dest)(e);
+            let read = hash::file_sha256_into(&path, |chunk| out.write_all(chunk).map_err(write))?;
+            out.flush().map_err(write)?;
+            read
         }
     };
     let (bytes, sha) = match read {
